@@ -1,0 +1,47 @@
+// Runtime options: what a user may tune, and how defaults are derived.
+//
+// Owns: the Options struct, the default worker count (CPUs this process may
+// use: sched_getaffinity, then the cgroup v2 cpu.max quota, as Go 1.25 does)
+// and SWITCHYARD_DEBUG parsing (our GODEBUG: schedtrace=MS,scheddetail=1).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rt {
+
+enum class AffinityMode {
+  kNone,    // threads may run anywhere the process may
+  kSpread,  // every thread restricted to cpu_affinity
+  kPin,     // P i's thread bound to the i-th CPU of cpu_affinity (mod size)
+};
+const char* affinityModeName(AffinityMode m);
+
+struct Options {
+  int workers = 0;                      // P count; 0 = defaultWorkers()
+  std::vector<int> cpu_affinity;        // empty = all CPUs the process may use
+  AffinityMode affinity_mode = AffinityMode::kNone;
+  size_t stack_size = 64 * 1024;        // usable bytes per task stack
+  std::chrono::milliseconds schedtrace{0};  // period of SCHED lines; 0 = off
+  bool scheddetail = false;             // add P/M/G lines to each trace
+};
+
+// CPUs the process may run on (sched_getaffinity), ascending.
+std::vector<int> allowedCpus();
+
+// min(allowed CPUs, ceil(cgroup v2 cpu.max quota/period)), at least 1.
+// `cgroup_root` is injectable for tests ("/sys/fs/cgroup" normally).
+int defaultWorkers(const std::string& cgroup_root = "/sys/fs/cgroup");
+
+// Reads the cgroup v2 CPU limit in CPUs (quota/period rounded up) along the
+// process's cgroup path and its ancestors; 0 when unlimited or unknown.
+int cgroupCpuLimit(const std::string& cgroup_root = "/sys/fs/cgroup");
+
+// Applies SWITCHYARD_DEBUG ("schedtrace=1000,scheddetail=1") over `opts`.
+// Unknown keys are reported on stderr once and ignored.
+Options applyDebugEnv(Options opts, const char* env_value);
+
+}  // namespace rt

@@ -1,0 +1,42 @@
+// The scheduler's internal interface, for the rest of runtime/ (sync
+// primitives, the netpoller, net). Not for users: see runtime.h.
+//
+// The wait/wake contract, after Go's gopark/goready:
+//  - park(commit, arg) switches the current Task out and then, on the
+//    scheduler's stack, calls commit(task, arg). Only after commit returns
+//    true may another thread see the Task as waiting; commit typically
+//    releases the lock that guards the wait queue the Task put itself on.
+//    If commit returns false the Task is made runnable again at once.
+//  - ready(task) makes a waiting Task runnable on the caller's P (runnext).
+//  - When two wakers race (a notify against a timeout), the Task takes a
+//    ticket with armWake() before parking; each waker calls tryWake(task,
+//    ticket) and only the first succeeds.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/task.h"
+
+namespace rt::internal {
+
+struct Machine;
+struct Processor;
+
+Machine* currentMachine();
+Task* currentTask();
+int64_t nanotime();  // CLOCK_MONOTONIC
+
+void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason);
+void ready(Task* t);
+uint64_t armWake(Task* t);
+bool tryWake(Task* t, uint64_t ticket);
+
+// park() with a deadline: returns true if woken by tryWake(t, ticket),
+// false if the deadline passed first. `ticket` must come from armWake().
+bool parkUntil(int64_t deadline_ns, uint64_t ticket, bool (*commit)(Task* t, void* arg),
+               void* arg, WaitReason reason);
+
+// Honours a pending preemption request (runtime calls check this).
+void checkPreempt();
+
+}  // namespace rt::internal
