@@ -27,6 +27,14 @@ struct Options {
   size_t stack_size = 64 * 1024;        // usable bytes per task stack
   std::chrono::milliseconds schedtrace{0};  // period of SCHED lines; 0 = off
   bool scheddetail = false;             // add P/M/G lines to each trace
+  // Longest the network may go unpolled while every P is busy; sysmon then
+  // polls. Go hard-codes 10 ms; here it is a knob (our own, not Go's).
+  std::chrono::nanoseconds poller_handoff_interval{std::chrono::milliseconds(10)};
+  int netpoll_batch = 512;              // fd events taken per poll
+  // Signals blocked in every runtime thread from the start, so that
+  // rt::net::SignalReader (signalfd) receives them instead of a default
+  // action on a random thread. Restored when rt::run returns.
+  std::vector<int> notify_signals;
 };
 
 // CPUs the process may run on (sched_getaffinity), ascending.

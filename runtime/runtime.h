@@ -96,6 +96,12 @@ bool set_affinity(const std::vector<int>& cpus, AffinityMode mode);
 // Changes the schedtrace period (0 = off) and detail, live.
 void set_schedtrace(std::chrono::milliseconds period, bool detailed);
 
+// Live knobs of the netpoller (see Options).
+void set_poller_handoff_interval(std::chrono::nanoseconds d);
+std::chrono::nanoseconds poller_handoff_interval();
+void set_netpoll_batch(int n);
+int netpoll_batch();
+
 // Counters and per-P/M state; with_tasks also lists every live Task.
 SchedSnapshot snapshot(bool with_tasks = false);
 

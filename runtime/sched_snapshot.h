@@ -61,6 +61,16 @@ struct SchedSnapshot {
   uint64_t sysmon_preempt_requests = 0;
   uint64_t stacks_mapped = 0;
   uint64_t stacks_unguarded = 0;
+  // Netpoller.
+  int64_t poller_handoff_interval_ns = 0;
+  int netpoll_batch = 0;
+  int64_t netpoll_waiters = 0;       // Tasks parked on fds + armed hooks
+  uint64_t netpoll_blocking_waits = 0;  // polls by the M waiting for work
+  uint64_t netpoll_forced_polls = 0;    // sysmon hand-off polls
+  uint64_t netpoll_events = 0;          // fd events taken, all polls
+  // Polls by fd events taken; bucket i counts polls with events in
+  // [2^(i-1), 2^i) (bucket 0: none; the last: 512 and more).
+  std::vector<uint64_t> netpoll_events_per_poll;
   std::vector<ProcessorSnapshot> processors;
   std::vector<MachineSnapshot> machines;
   std::vector<TaskSnapshot> tasks; // only when asked for

@@ -51,6 +51,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,11 +400,13 @@ top:
       return t;
     }
   }
+  // The network, without blocking, before stealing (Go's order): a ready
+  // connection is local work nobody else will find for us.
   if (sched->poller.waiters() > 0 && sched->lastpoll.load(std::memory_order_relaxed) != 0) {
     TaskQueue ready;
-    sched->poller.poll(0, ready);
+    pollNetwork(0, ready);
     if (Task* t = ready.popFront()) {
-      injectGlobal(ready);
+      injectList(ready);
       inherit = false;
       return t;
     }
@@ -473,7 +476,8 @@ top:
     if (poll_until != TimerHeap::kNever) timeout = std::max<int64_t>(0, poll_until - nanotime());
     TaskQueue ready;
     if (!sched->shutting_down.load(std::memory_order_acquire)) {
-      sched->poller.poll(timeout, ready);
+      sched->blocking_polls.fetch_add(1, std::memory_order_relaxed);
+      pollNetwork(timeout, ready);
     }
     sched->poll_until.store(0, std::memory_order_release);
     sched->lastpoll.store(nanotime(), std::memory_order_release);
@@ -483,11 +487,11 @@ top:
       got = pidleget();
     }
     if (got == nullptr) {
-      injectGlobal(ready);
+      injectList(ready);
     } else {
       acquirep(m, got);
       if (Task* t = ready.popFront()) {
-        injectGlobal(ready);
+        injectList(ready);
         inherit = false;
         return t;
       }
@@ -667,18 +671,45 @@ void startLockedM(Machine* m, Task* t) {
 
 }  // namespace
 
-// ---- shared with sysmon ----
+// ---- shared with sysmon and the netpoller ----
 
-void injectGlobal(TaskQueue& q) {
+int pollNetwork(int64_t timeout_ns, TaskQueue& ready) {
+  const int n = sched->poller.poll(timeout_ns, netpollBatch(), ready);
+  sched->last_net_poll.store(nanotime(), std::memory_order_relaxed);
+  sched->recordPoll(n);
+  return n;
+}
+
+void injectList(TaskQueue& q) {
   if (q.empty()) return;
-  uint64_t n = q.size;
-  {
-    std::lock_guard<std::mutex> l(sched->lock);
-    globrunqputBatch(q);
+  Machine* m = currentMachine();
+  Processor* p = m != nullptr ? m->p : nullptr;
+  if (p == nullptr) {
+    const uint64_t n = q.size;
+    {
+      std::lock_guard<std::mutex> l(sched->lock);
+      globrunqputBatch(q);
+    }
+    for (uint64_t i = 0; i < n && sched->npidle.load(std::memory_order_acquire) > 0; i++) {
+      startm(nullptr, false);
+    }
+    return;
   }
-  for (uint64_t i = 0; i < n && sched->npidle.load(std::memory_order_acquire) > 0; i++) {
-    startm(nullptr, false);
+  // One Task per idle P through the global queue, each with an M to run
+  // it: the batch spreads over idle Ps instead of queueing behind us.
+  const int idle = sched->npidle.load(std::memory_order_acquire);
+  TaskQueue global;
+  for (int i = 0; i < idle && !q.empty(); i++) global.pushBack(q.popFront());
+  if (!global.empty()) {
+    const uint64_t n = global.size;
+    {
+      std::lock_guard<std::mutex> l(sched->lock);
+      globrunqputBatch(global);
+    }
+    for (uint64_t i = 0; i < n; i++) startm(nullptr, false);
   }
+  while (Task* t = q.popFront()) runqput(p, t, false);
+  wakep();
 }
 
 void startm(Processor* p, bool spinning) {
@@ -809,11 +840,13 @@ void ready(Task* t) {
 
 uint64_t armWake(Task* t) { return t->wake_seq.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
-bool tryWake(Task* t, uint64_t ticket) {
+bool claimWake(Task* t, uint64_t ticket) {
   uint64_t expected = ticket;
-  if (!t->wake_seq.compare_exchange_strong(expected, ticket + 1, std::memory_order_acq_rel)) {
-    return false;
-  }
+  return t->wake_seq.compare_exchange_strong(expected, ticket + 1, std::memory_order_acq_rel);
+}
+
+bool tryWake(Task* t, uint64_t ticket) {
+  if (!claimWake(t, ticket)) return false;
   ready(t);
   return true;
 }
@@ -837,6 +870,7 @@ void deadlineFired(Timer*, void* arg, uint64_t ticket) {
 bool commitWithTimer(Task* t, void* raw) {
   auto* a = static_cast<DeadlineParkArgs*>(raw);
   if (a->commit != nullptr && !a->commit(t, a->arg)) return false;
+  if (t->sleep_timer.when == INT64_MAX) return true;  // no deadline
   Machine* m = currentMachine();
   if (m->p->timers.add(&t->sleep_timer)) {
     // Our timer is now the earliest here; if an M sleeps in the poller
@@ -863,7 +897,7 @@ bool parkUntil(int64_t deadline_ns, uint64_t ticket, bool (*commit)(Task* t, voi
   if (t->timed_out_seq == ticket) return false;
   // Woken by someone else: disarm. If the timer is firing right now its
   // CAS fails against our consumed ticket, so it does nothing.
-  timerStop(&t->sleep_timer);
+  if (deadline_ns != INT64_MAX) timerStop(&t->sleep_timer);
   return true;
 }
 
@@ -1149,6 +1183,21 @@ bool set_affinity(const std::vector<int>& cpus_in, AffinityMode mode) {
   return true;
 }
 
+void set_poller_handoff_interval(std::chrono::nanoseconds d) {
+  // Bounds: below 50us sysmon would poll more than it sleeps; above 1s a
+  // busy server would hide ready connections for seconds.
+  int64_t ns = std::clamp<int64_t>(d.count(), 50'000, 1'000'000'000);
+  sched->handoff_interval_ns.store(ns, std::memory_order_relaxed);
+  wakeSysmon();
+}
+
+std::chrono::nanoseconds poller_handoff_interval() {
+  return std::chrono::nanoseconds(sched->handoff_interval_ns.load(std::memory_order_relaxed));
+}
+
+void set_netpoll_batch(int n) { setNetpollBatch(std::clamp(n, 1, 65536)); }
+int netpoll_batch() { return netpollBatch(); }
+
 void set_schedtrace(std::chrono::milliseconds period, bool detailed) {
   sched->schedtrace_ms.store(period.count(), std::memory_order_relaxed);
   sched->scheddetail.store(detailed, std::memory_order_relaxed);
@@ -1164,6 +1213,17 @@ int run(const Options& opts_in, std::function<void()> main_task) {
   sched->start_ns = nanotime();
   sched->schedtrace_ms.store(opts.schedtrace.count(), std::memory_order_relaxed);
   sched->scheddetail.store(opts.scheddetail, std::memory_order_relaxed);
+  set_poller_handoff_interval(opts.poller_handoff_interval);
+  set_netpoll_batch(opts.netpoll_batch);
+  // Block the notify signals before any runtime thread exists: threads
+  // inherit the mask, so none of them takes a default action.
+  sigset_t old_mask;
+  {
+    sigset_t block;
+    sigemptyset(&block);
+    for (int sig : opts.notify_signals) sigaddset(&block, sig);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  }
   {
     std::vector<int> allowed = allowedCpus();
     std::vector<int> cpus = opts.cpu_affinity;
@@ -1247,6 +1307,7 @@ int run(const Options& opts_in, std::function<void()> main_task) {
   tls_m = nullptr;
   delete sched;
   sched = nullptr;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   return 0;
 }
 

@@ -30,9 +30,17 @@ void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason);
 void ready(Task* t);
 uint64_t armWake(Task* t);
 bool tryWake(Task* t, uint64_t ticket);
+// The claim half of tryWake: true if the caller won the wake-up and must
+// now make the Task runnable (e.g. by collecting it for injectList).
+bool claimWake(Task* t, uint64_t ticket);
+// Go's injectglist: makes a batch of runnable Tasks run. With a P, one Task
+// per idle P goes to the global queue (and an M is started for each), the
+// rest to this P's queue; without a P, all go to the global queue.
+void injectList(TaskQueue& q);
 
 // park() with a deadline: returns true if woken by tryWake(t, ticket),
 // false if the deadline passed first. `ticket` must come from armWake().
+// A deadline of INT64_MAX arms no timer.
 bool parkUntil(int64_t deadline_ns, uint64_t ticket, bool (*commit)(Task* t, void* arg),
                void* arg, WaitReason reason);
 

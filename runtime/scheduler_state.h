@@ -65,6 +65,22 @@ struct Scheduler {
   // Go's sched.lastpoll: 0 while an M is blocked in poller.poll().
   std::atomic<int64_t> lastpoll{1};
   std::atomic<int64_t> poll_until{0};
+  // Any poll at all (blocking, findRunnable, sysmon): the poller hand-off
+  // interval is measured from here.
+  std::atomic<int64_t> last_net_poll{0};
+  std::atomic<int64_t> handoff_interval_ns{10'000'000};
+  std::atomic<uint64_t> forced_polls{0};
+  std::atomic<uint64_t> blocking_polls{0};
+  // Polls by number of fd events taken: 0, 1, 2-3, 4-7, ..., >= 512.
+  static constexpr int kPollBuckets = 11;
+  std::atomic<uint64_t> poll_events_hist[kPollBuckets] = {};
+  std::atomic<uint64_t> poll_events_total{0};
+  void recordPoll(int events) {
+    int b = 0;
+    while (b < kPollBuckets - 1 && (1 << b) <= events) b++;
+    poll_events_hist[b].fetch_add(1, std::memory_order_relaxed);
+    poll_events_total.fetch_add(static_cast<uint64_t>(events), std::memory_order_relaxed);
+  }
 
   std::atomic<bool> shutting_down{false};
 
@@ -97,7 +113,8 @@ extern Scheduler* sched;
 void handoffp(Processor* p);
 void startm(Processor* p, bool spinning);
 void wakep();
-void injectGlobal(TaskQueue& q);
+// Polls the netpoller (batch = netpoll_batch) and records the statistics.
+int pollNetwork(int64_t timeout_ns, TaskQueue& ready);
 
 // sysmon.cc
 void sysmonMain();

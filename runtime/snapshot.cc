@@ -90,6 +90,15 @@ SchedSnapshot snapshot(bool with_tasks) {
   StackStats st = sched->stacks.stats();
   s.stacks_mapped = st.mapped;
   s.stacks_unguarded = st.unguarded;
+  s.poller_handoff_interval_ns = sched->handoff_interval_ns.load(std::memory_order_relaxed);
+  s.netpoll_batch = netpollBatch();
+  s.netpoll_waiters = sched->poller.waiters();
+  s.netpoll_blocking_waits = sched->blocking_polls.load(std::memory_order_relaxed);
+  s.netpoll_forced_polls = sched->forced_polls.load(std::memory_order_relaxed);
+  s.netpoll_events = sched->poll_events_total.load(std::memory_order_relaxed);
+  for (auto& b : sched->poll_events_hist) {
+    s.netpoll_events_per_poll.push_back(b.load(std::memory_order_relaxed));
+  }
   if (with_tasks) {
     std::lock_guard<std::mutex> l(sched->allg_lock);
     for (Task* t : sched->allgs) {

@@ -9,6 +9,8 @@
 //     (Go's retake rule: do not pay a thread hand-off for nothing);
 //   - asks a Task that has run for 10ms without a scheduling round to yield
 //     (the flag is honoured at runtime calls and yield_if_preempted());
+//   - polls the network when nothing did for poller_handoff_interval (all
+//     Ps busy), and injects the Tasks that became ready;
 //   - prints schedtrace lines when enabled.
 #include <pthread.h>
 #include <sched.h>
@@ -81,6 +83,32 @@ int retake(int64_t now) {
   return taken;
 }
 
+// The poller hand-off: if nothing polled the network for the configured
+// interval while no M waits in the poller (every P busy), poll here and
+// queue what became ready. Tasks that have run longer than the interval are
+// then asked to yield, so a ready connection waits about one interval, not
+// a full 10 ms time slice. Returns true if that made Tasks runnable.
+bool forcePoll(int64_t now) {
+  if (sched->poller.waiters() == 0) return false;
+  if (sched->lastpoll.load(std::memory_order_acquire) == 0) return false;  // an M waits in it
+  const int64_t interval = sched->handoff_interval_ns.load(std::memory_order_relaxed);
+  if (sched->last_net_poll.load(std::memory_order_relaxed) + interval > now) return false;
+  TaskQueue ready;
+  pollNetwork(0, ready);
+  sched->forced_polls.fetch_add(1, std::memory_order_relaxed);
+  if (ready.empty()) return false;
+  injectList(ready);
+  const int n = sched->procs();
+  for (int i = 0; i < n; i++) {
+    Processor* p = sched->proc(i);
+    if (p != nullptr && p->status.load(std::memory_order_acquire) == ProcStatus::kRunning &&
+        p->sysmon_schedwhen + interval <= now) {
+      preemptOne(p);
+    }
+  }
+  return true;
+}
+
 void applySysmonAffinity(uint64_t& applied_gen) {
   uint64_t gen = sched->affinity_gen.load(std::memory_order_acquire);
   if (gen == applied_gen) return;
@@ -124,11 +152,17 @@ void sysmonMain() {
       idle = 0;
       continue;
     }
-    sched->sysmon_note.sleepFor(delay_us * 1000);
+    int64_t delay_ns = delay_us * 1000;
+    if (sched->poller.waiters() > 0) {
+      // Wake at least once per hand-off interval while connections wait.
+      delay_ns = std::min(delay_ns, sched->handoff_interval_ns.load(std::memory_order_relaxed));
+    }
+    sched->sysmon_note.sleepFor(delay_ns);
     sched->sysmon_note.clear();
     if (sched->shutting_down.load(std::memory_order_acquire)) break;
     const int64_t now = nanotime();
-    if (retake(now) > 0) {
+    const bool polled = forcePoll(now);
+    if (retake(now) > 0 || polled) {
       idle = 0;
     } else {
       idle++;

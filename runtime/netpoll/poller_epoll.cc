@@ -1,7 +1,11 @@
-// Linux backend of Poller: epoll + an eventfd to break the wait.
-// epoll_pwait2 takes a nanosecond timeout, so an idle runtime can sleep
-// until a timer with sub-millisecond precision (Go's epoll_wait rounds
-// sub-ms waits up to 1 ms; see go-scheduler-mechanisms.md, f').
+// Linux backend of Poller: edge-triggered epoll plus an eventfd to break a
+// blocking wait.
+//
+// Each fd is registered once for its life with EPOLLIN|EPOLLOUT|EPOLLRDHUP|
+// EPOLLET: no re-arming syscalls per operation. epoll_pwait2 takes a
+// nanosecond timeout, so an idle runtime wakes for a timer with
+// sub-millisecond precision (Go's epoll_wait rounds sub-ms waits up to 1 ms;
+// go-scheduler-mechanisms.md, f').
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,12 +14,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "runtime/netpoll/poller.h"
 
 namespace rt::internal {
 namespace {
-constexpr uint64_t kWakeTag = 0;  // epoll_data of the eventfd
+// No descriptor cookie can be all ones (the index is < 4M).
+constexpr uint64_t kWakeCookie = ~uint64_t{0};
 
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "switchyard runtime: %s: %s\n", what, std::strerror(errno));
@@ -24,50 +30,77 @@ constexpr uint64_t kWakeTag = 0;  // epoll_data of the eventfd
 }  // namespace
 
 Poller::Poller() {
-  kq_or_epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (kq_or_epfd_ < 0) die("epoll_create1");
+  kernel_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (kernel_fd_ < 0) die("epoll_create1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) die("eventfd");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
-  if (epoll_ctl(kq_or_epfd_, EPOLL_CTL_ADD, wake_fd_, &ev) < 0) die("epoll_ctl(eventfd)");
+  ev.data.u64 = kWakeCookie;
+  if (epoll_ctl(kernel_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) < 0) die("epoll_ctl(eventfd)");
 }
 
 Poller::~Poller() {
   close(wake_fd_);
-  close(kq_or_epfd_);
+  close(kernel_fd_);
 }
 
-int Poller::poll(int64_t timeout_ns, TaskQueue& ready) {
-  (void)ready;
-  constexpr int kBatch = 128;
-  epoll_event events[kBatch];
+std::error_code Poller::add(PollDesc* pd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = pollCookie(pd);
+  if (epoll_ctl(kernel_fd_, EPOLL_CTL_ADD, pd->fd, &ev) < 0) {
+    return std::error_code(errno, std::system_category());
+  }
+  return {};
+}
+
+void Poller::remove(PollDesc* pd) {
+  epoll_event ev{};
+  epoll_ctl(kernel_fd_, EPOLL_CTL_DEL, pd->fd, &ev);
+}
+
+int Poller::poll(int64_t timeout_ns, int batch, TaskQueue& ready) {
+  // One buffer per thread, grown to the batch size once: no allocation per
+  // poll, and Ms never share it.
+  thread_local std::vector<epoll_event> events;
+  if (events.size() < static_cast<size_t>(batch)) events.resize(static_cast<size_t>(batch));
   int n;
   if (timeout_ns < 0) {
-    n = epoll_pwait2(kq_or_epfd_, events, kBatch, nullptr, nullptr);
+    n = epoll_pwait2(kernel_fd_, events.data(), batch, nullptr, nullptr);
   } else {
     struct timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
                        static_cast<long>(timeout_ns % 1000000000)};
-    n = epoll_pwait2(kq_or_epfd_, events, kBatch, &ts, nullptr);
+    n = epoll_pwait2(kernel_fd_, events.data(), batch, &ts, nullptr);
   }
   if (n < 0) {
     if (errno == EINTR) return 0;
     die("epoll_pwait2");
   }
+  int fd_events = 0;
   for (int i = 0; i < n; i++) {
-    if (events[i].data.u64 == kWakeTag) {
+    const uint64_t cookie = events[static_cast<size_t>(i)].data.u64;
+    const uint32_t ev = events[static_cast<size_t>(i)].events;
+    if (cookie == kWakeCookie) {
       if (timeout_ns != 0) {
-        // Only a blocking poll consumes the wake-up, so a non-blocking look
-        // cannot swallow one meant for the M about to block.
+        // Only a blocking poll consumes the wake-up, so a non-blocking
+        // look cannot swallow one meant for the M about to block.
         uint64_t v;
         ssize_t r = read(wake_fd_, &v, sizeof v);
         (void)r;
         wake_pending_.store(0, std::memory_order_release);
       }
+      continue;
     }
+    PollDesc* pd = pollFromCookie(cookie);
+    if (pd == nullptr) continue;  // closed since the kernel queued it
+    fd_events++;
+    // Errors and hang-ups wake both sides: the next read/write reports it.
+    const bool readable = (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    const bool writable = (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+    pollReady(pd, readable, writable, ready);
   }
-  return n;
+  return fd_events;
 }
 
 void Poller::wake() {
