@@ -735,6 +735,11 @@ void startm(Processor* p, bool spinning) {
 }
 
 void wakep() {
+  // No idle P: nobody to wake. Go 1.19 checks this first too; without it,
+  // every spawn and wake-up at workers=1 would take sched.lock for nothing.
+  // Racing with a P going idle is harmless: the work is in a running P's
+  // queue, and that P will run it.
+  if (sched->npidle.load(std::memory_order_acquire) == 0) return;
   if (sched->nmspinning.load(std::memory_order_acquire) != 0) return;
   int32_t expected = 0;
   if (!sched->nmspinning.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return;
