@@ -1,0 +1,261 @@
+// Config: the validated, immutable snapshot of one switchyard.toml.
+//
+// This header owns the schema only: plain structs whose fields mirror the TOML keys
+// documented in docs/CONFIG.md, already parsed into the types the rest of the program
+// wants (durations as std::chrono::nanoseconds, sizes as bytes, addresses as host + port,
+// enums instead of strings). It knows nothing of TOML (config/loader.cc is the sole
+// includer of toml++), nothing of sockets and nothing of HTTP.
+//
+// Ownership: a Config is built once by the loader, published as
+// std::shared_ptr<const Config>, and never modified afterwards. Readers on any thread may
+// hold it as long as they like (an in-flight request finishes on the snapshot it started
+// with); a reload publishes a new snapshot instead of editing this one (config/reload.h).
+//
+// Field defaults below are the documented defaults: a key that is absent from the file
+// keeps the value written here. Keep docs/CONFIG.md in step when changing one.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace switchyard::config {
+
+inline constexpr uint64_t kKiB = 1024;
+inline constexpr uint64_t kMiB = 1024 * kKiB;
+
+// How the runtime applies `runtime.cpu_affinity` to its Ms (OS threads).
+enum class AffinityMode {
+  kNone,    // never call sched_setaffinity; cpu_affinity must then be left unset
+  kSpread,  // every M may run on any CPU of the set; the kernel balances within it
+  kPin,     // P i's M is bound to CPU set[i % set.size()]
+};
+
+// What an address's host part turned out to be. Listener and admin addresses are always
+// IP literals; only cluster endpoints may be names (resolved later, by the proxy).
+enum class HostKind { kIpv4, kIpv6, kName };
+
+// A syntactically valid "host:port". IPv6 hosts are stored without brackets and in the
+// canonical text form (so "[0::1]" and "[::1]" compare equal); names are lower-cased.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;  // 0 only where allowed: listeners/admin, meaning "any free port"
+  HostKind kind = HostKind::kIpv4;
+
+  // "1.2.3.4:80", "[::1]:80", "backend.internal:80".
+  std::string toString() const {
+    std::string text = kind == HostKind::kIpv6 ? "[" + host + "]" : host;
+    return text + ":" + std::to_string(port);
+  }
+  bool operator==(const HostPort&) const = default;
+};
+
+// [runtime]: the Go-style scheduler's knobs. Applied by the runtime, not by config/.
+struct RuntimeConfig {
+  // Number of Ps. nullopt: the runtime uses the CPUs usable by the process (affinity
+  // and cgroup CPU quota); config/ cannot know the quota and does not guess it.
+  std::optional<int> workers;
+  // Sorted, unique CPU ids. Empty: every CPU the process may use.
+  std::vector<int> cpu_affinity;
+  AffinityMode affinity_mode = AffinityMode::kSpread;
+  // Longest time the network may go unpolled while every P is busy (Go hard-codes 10ms).
+  std::chrono::nanoseconds poller_handoff_interval = std::chrono::milliseconds{10};
+  // Events taken from the poller per epoll_wait/kevent call.
+  int netpoll_batch = 512;
+  // Bytes per G stack (a multiple of the 4 KiB page; a guard page is added on top).
+  uint64_t stack_size = 64 * kKiB;
+  // Period of Go-format SCHED lines on stderr; zero = off.
+  std::chrono::nanoseconds schedtrace{0};
+  // With schedtrace: also print one line per P, M and G (Go's scheddetail=1).
+  bool scheddetail = false;
+};
+
+// [admin]: /metrics, /healthz, /readyz, /debug/sched, /config.
+struct AdminConfig {
+  HostPort address{"127.0.0.1", 9901, HostKind::kIpv4};
+};
+
+enum class AccessLogTarget { kStdout, kStderr, kFile, kOff };
+enum class AccessLogFormat { kJson, kCombined };
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+// [log]
+struct LogConfig {
+  AccessLogTarget access_target = AccessLogTarget::kStdout;
+  std::string access_path;  // set only when access_target == kFile
+  AccessLogFormat access_format = AccessLogFormat::kJson;
+  LogLevel level = LogLevel::kInfo;
+};
+
+// One certificate of [listener.tls]. Paths are only checked to be non-empty here: the
+// TLS layer reads (and re-reads on reload) the files and reports their errors.
+struct TlsCertificate {
+  std::string cert_path;
+  std::string key_path;
+  // SNI names ("a.example", "*.example.com"), lower-cased. Empty: used only as the
+  // default certificate. The first certificate is the default when no name matches.
+  std::vector<std::string> server_names;
+};
+
+struct TlsConfig {
+  std::vector<TlsCertificate> certificates;  // at least one
+};
+
+// [listener.limits]
+struct ListenerLimits {
+  uint64_t max_connections = 10000;
+  uint64_t max_header_bytes = 64 * kKiB;
+  std::optional<uint64_t> max_body_bytes;  // nullopt: no limit (bodies are streamed)
+};
+
+// [listener.timeouts]. A zero duration means "no limit" where the docs allow zero.
+struct ListenerTimeouts {
+  // From the first byte of a request to the end of its headers.
+  std::chrono::nanoseconds header_read = std::chrono::seconds{10};
+  // A keep-alive connection waiting for its next request.
+  std::chrono::nanoseconds idle = std::chrono::seconds{60};
+  // The whole request/response exchange; zero = off (long downloads, streaming).
+  std::chrono::nanoseconds request{0};
+};
+
+// [[listener]]
+struct ListenerConfig {
+  std::string name;
+  HostPort address;
+  std::optional<TlsConfig> tls;  // nullopt: plain HTTP
+  ListenerLimits limits;
+  ListenerTimeouts timeouts;
+};
+
+// A route's target: a cluster, resolved to its index in Config::clusters so the router
+// never looks names up per request.
+struct ClusterTarget {
+  std::string cluster;
+  size_t cluster_index = 0;
+};
+
+// A route's target: a fixed response served by the proxy itself.
+struct DirectResponse {
+  int status = 200;
+  std::string body;
+};
+
+enum class PathMatch { kPrefix, kExact };
+
+// [[route]]. Routes are tried in file order; the first match wins.
+struct RouteConfig {
+  // From the file, or "route[N]" (N = position in the file) when absent.
+  std::string name;
+  std::optional<std::string> listener;  // nullopt: every listener
+  std::optional<std::string> host;      // nullopt: any host; lower-cased; "*.x" = suffix
+  PathMatch path_match = PathMatch::kPrefix;
+  std::string path = "/";
+  std::variant<ClusterTarget, DirectResponse> action;
+};
+
+enum class BalancerKind { kRoundRobin, kLeastRequest, kRandom, kConsistentHash };
+
+// What consistent_hash hashes: the client's IP address or one request header.
+struct HashKey {
+  enum class Source { kClientIp, kHeader };
+  Source source = Source::kClientIp;
+  std::string header;  // kHeader only; as written (HTTP header names are case-insensitive)
+};
+
+// [cluster.timeouts]
+struct ClusterTimeouts {
+  std::chrono::nanoseconds connect = std::chrono::seconds{5};
+  // From the request being sent to the end of the response headers; zero = off.
+  std::chrono::nanoseconds response_header = std::chrono::seconds{30};
+  // A pooled upstream connection left unused this long is closed.
+  std::chrono::nanoseconds idle = std::chrono::seconds{60};
+};
+
+// [cluster.pool]
+struct ClusterPool {
+  int max_idle_per_worker = 32;  // idle upstream connections kept per P; 0 = no pooling
+};
+
+// [[cluster]]
+struct ClusterConfig {
+  std::string name;
+  std::vector<HostPort> endpoints;  // at least one, no duplicates
+  BalancerKind balancer = BalancerKind::kRoundRobin;
+  HashKey hash_key;  // meaningful only for kConsistentHash
+  ClusterTimeouts timeouts;
+  ClusterPool pool;
+};
+
+struct Config {
+  // Where the snapshot came from: a file path, or "<embedded default>".
+  std::string source_name;
+  // The exact bytes that were parsed (served by the admin /config endpoint).
+  std::string source_text;
+  // FNV-1a 64 of source_text as 16 lower-case hex digits: the same file gives the same
+  // hash on every machine and every run (exported as a metric).
+  std::string hash;
+
+  RuntimeConfig runtime;
+  AdminConfig admin;
+  LogConfig log;
+  std::vector<ListenerConfig> listeners;  // at least one
+  std::vector<RouteConfig> routes;
+  std::vector<ClusterConfig> clusters;
+
+  // Linear scans: called when building routing tables, never per request.
+  const ListenerConfig* findListener(std::string_view name) const {
+    for (const ListenerConfig& listener : listeners) {
+      if (listener.name == name) return &listener;
+    }
+    return nullptr;
+  }
+  const ClusterConfig* findCluster(std::string_view name) const {
+    for (const ClusterConfig& cluster : clusters) {
+      if (cluster.name == name) return &cluster;
+    }
+    return nullptr;
+  }
+};
+
+// The spelling used in the TOML file, for /config, logs and metric labels.
+constexpr std::string_view toString(AffinityMode mode) {
+  switch (mode) {
+    case AffinityMode::kNone: return "none";
+    case AffinityMode::kSpread: return "spread";
+    case AffinityMode::kPin: return "pin";
+  }
+  return "?";
+}
+constexpr std::string_view toString(AccessLogFormat format) {
+  switch (format) {
+    case AccessLogFormat::kJson: return "json";
+    case AccessLogFormat::kCombined: return "combined";
+  }
+  return "?";
+}
+constexpr std::string_view toString(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace: return "trace";
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "?";
+}
+constexpr std::string_view toString(BalancerKind kind) {
+  switch (kind) {
+    case BalancerKind::kRoundRobin: return "round_robin";
+    case BalancerKind::kLeastRequest: return "least_request";
+    case BalancerKind::kRandom: return "random";
+    case BalancerKind::kConsistentHash: return "consistent_hash";
+  }
+  return "?";
+}
+
+}  // namespace switchyard::config
