@@ -356,18 +356,17 @@ int64_t earliestTimer() {
 
 void retireIfBeyondWorkers(Machine* m) {
   if (m->p == nullptr || m->p->id < sched->procs()) return;
-  bool moved_work;
   {
     std::lock_guard<std::mutex> l(sched->lock);
     if (m->p->id < sched->procs()) return;  // grown back meanwhile
     Processor* p = releasep(m);
     retirePLocked(p);
-    moved_work = sched->runqsize.load(std::memory_order_relaxed) > 0;
   }
-  // Its timers moved to P0: make sure whoever waits in the poller re-reads
-  // the earliest deadline.
+  // Its Tasks went to the global queue and its timers to P0, which may be
+  // idle with no M waiting in the poller: break any wait so the deadline is
+  // re-read, and wake an M so someone runs or watches them.
   sched->poller.wake();
-  if (moved_work) wakep();
+  wakep();
 }
 
 // Blocks until there is a Task to run; returns nullptr only at shutdown.
@@ -1155,8 +1154,11 @@ void set_workers(int n) {
     std::lock_guard<std::mutex> l(sched->lock);
     grew = resizeLocked(n);
   }
+  // New Ps need Ms; retired idle Ps handed timers to P0, which must be
+  // watched by some M even if every P is idle now.
+  (void)grew;
   sched->poller.wake();
-  if (grew || sched->runqsize.load(std::memory_order_acquire) > 0) wakep();
+  wakep();
 }
 
 bool set_affinity(const std::vector<int>& cpus_in, AffinityMode mode) {
