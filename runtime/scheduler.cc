@@ -537,14 +537,21 @@ void afterSwitch(Machine* m, Task* t) {
   t->m.store(nullptr, std::memory_order_relaxed);
   switch (m->reason) {
     case SwitchReason::kPark: {
-      t->state.store(TaskState::kWaiting, std::memory_order_release);
+      t->state.store(TaskState::kParking, std::memory_order_release);
       auto commit = m->park_commit;
       void* arg = m->park_arg;
       m->park_commit = nullptr;
       m->park_arg = nullptr;
-      if (commit != nullptr && !commit(t, arg)) {
+      const bool parked = commit == nullptr || commit(t, arg);
+      TaskState expected = TaskState::kParking;
+      if (!parked || !t->state.compare_exchange_strong(expected, TaskState::kWaiting,
+                                                       std::memory_order_acq_rel)) {
+        // Not parked after all, or woken while the commit ran: the commit
+        // is over, so now the Task may run again.
+        t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
         t->state.store(TaskState::kRunnable, std::memory_order_release);
         runqput(m->p, t, true);
+        wakep();
       }
       break;
     }
@@ -829,9 +836,21 @@ void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason) {
   t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
 }
 
-void ready(Task* t) {
+bool markRunnable(Task* t) {
+  TaskState s = t->state.load(std::memory_order_acquire);
+  while (s == TaskState::kParking) {
+    if (t->state.compare_exchange_weak(s, TaskState::kWokenWhileParking,
+                                       std::memory_order_acq_rel)) {
+      return false;
+    }
+  }
   t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
   t->state.store(TaskState::kRunnable, std::memory_order_release);
+  return true;
+}
+
+void ready(Task* t) {
+  if (!markRunnable(t)) return;
   Machine* m = currentMachine();
   if (m != nullptr && m->p != nullptr) {
     runqput(m->p, t, true);

@@ -28,6 +28,10 @@ int64_t nanotime();  // CLOCK_MONOTONIC
 
 void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason);
 void ready(Task* t);
+// The state half of ready(): marks a waiting Task runnable and returns true
+// if the caller must now queue it; false if the Task is still being parked
+// (its parking M will queue it). For wakers that batch (the netpoller).
+bool markRunnable(Task* t);
 uint64_t armWake(Task* t);
 bool tryWake(Task* t, uint64_t ticket);
 // The claim half of tryWake: true if the caller won the wake-up and must

@@ -107,6 +107,8 @@ SchedSnapshot snapshot(bool with_tasks) {
       TaskSnapshot ts;
       ts.id = t->id;
       ts.status = static_cast<int>(state);
+      if (state == TaskState::kParking) ts.status = static_cast<int>(TaskState::kWaiting);
+      if (state == TaskState::kWokenWhileParking) ts.status = static_cast<int>(TaskState::kRunnable);
       ts.wait_reason = waitReasonName(t->wait_reason.load(std::memory_order_relaxed));
       Machine* m = t->m.load(std::memory_order_relaxed);
       ts.m = m != nullptr ? m->id : -1;

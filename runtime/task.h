@@ -11,6 +11,11 @@
 //                global queue under sched.lock).
 //   kRunning   - the M running it (Machine::curg).
 //   kSyscall   - the M running it; the P it left may be taken by sysmon.
+//   kParking   - the M that parks it: its park commit is running. A waker
+//                that comes now (the commit already published the Task)
+//                only marks it kWokenWhileParking; the parking M enqueues
+//                it once the commit has returned, so nothing the commit
+//                writes can race with the Task resuming on another M.
 //   kWaiting   - nobody; exactly one waker moves it back to kRunnable, chosen
 //                by the wait's own lock or by a CAS on wake_seq.
 //   kDead      - the P whose free list holds it.
@@ -38,6 +43,8 @@ enum class TaskState : uint8_t {
   kSyscall = 3,
   kWaiting = 4,
   kDead = 6,
+  kParking = 8,            // not Go's; shown as 4 (waiting) in traces
+  kWokenWhileParking = 9,  // not Go's; shown as 1 (runnable) in traces
 };
 
 enum class WaitReason : uint8_t {

@@ -101,9 +101,7 @@ void edge(PollDesc* pd, IoMode mode, TaskQueue& ready) {
     auto* t = reinterpret_cast<Task*>(v);
     if (!w.compare_exchange_weak(v, 0, std::memory_order_acq_rel)) continue;
     if (claimWake(t, ticketOf(pd, mode).load(std::memory_order_acquire))) {
-      t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
-      t->state.store(TaskState::kRunnable, std::memory_order_release);
-      ready.pushBack(t);
+      if (markRunnable(t)) ready.pushBack(t);
     } else {
       // Its deadline won the race: keep the edge for the next wait.
       uintptr_t zero = 0;
