@@ -57,6 +57,11 @@ struct alignas(64) Processor {
 
   std::atomic<uint64_t> steals{0};
   std::atomic<uint64_t> switches{0};
+
+  // Scheduling-latency histogram (sampled), written only by the owner.
+  static constexpr int kLatencyBuckets = 12;  // 11 bounds + overflow
+  std::atomic<uint64_t> latency_counts[kLatencyBuckets] = {};
+  std::atomic<uint64_t> latency_sum_ns{0};
 };
 
 }  // namespace rt::internal

@@ -89,6 +89,17 @@ void unlock_os_thread();
 int workers();
 void set_workers(int n);
 
+// The P (worker) the caller runs on, in [0, workers()); -1 outside tasks.
+// Per-worker caches index by it. Valid until the next call that may park
+// (I/O, sync, sleep, yield): a Task may resume on another worker.
+int current_worker();
+
+// Per-Task scheduling delay: with tracking on, the runtime adds up the time
+// the current Task spends runnable but not running (two clock reads per
+// wake-up), readable with sched_delay(). The proxy logs it per request.
+void track_sched_delay(bool on);
+std::chrono::nanoseconds sched_delay();
+
 // Changes the CPU set and mode of every runtime thread, live. `cpus` must be
 // a subset of allowedCpus() (empty = all of them). Returns false otherwise.
 bool set_affinity(const std::vector<int>& cpus, AffinityMode mode);

@@ -71,6 +71,12 @@ struct SchedSnapshot {
   // Polls by fd events taken; bucket i counts polls with events in
   // [2^(i-1), 2^i) (bucket 0: none; the last: 512 and more).
   std::vector<uint64_t> netpoll_events_per_poll;
+  // Time Tasks waited runnable before running (sampled 1 in 8 wake-ups, as
+  // Go's /sched/latencies:seconds). Counts per bucket, not cumulative:
+  // bucket i holds waits <= sched_latency_bounds_ns[i]; the last, the rest.
+  std::vector<int64_t> sched_latency_bounds_ns;
+  std::vector<uint64_t> sched_latency_counts;
+  uint64_t sched_latency_sum_ns = 0;
   std::vector<ProcessorSnapshot> processors;
   std::vector<MachineSnapshot> machines;
   std::vector<TaskSnapshot> tasks; // only when asked for

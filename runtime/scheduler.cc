@@ -114,6 +114,37 @@ void applyAffinity(Machine* m) {
   m->bound_cpu = want_cpu;
 }
 
+// ---- scheduling latency ----
+
+constexpr int64_t kLatencyBoundsNs[Processor::kLatencyBuckets - 1] = {
+    1'000, 5'000, 10'000, 50'000, 100'000, 500'000,
+    1'000'000, 5'000'000, 10'000'000, 50'000'000, 100'000'000};
+
+// Called whenever t becomes runnable.
+inline void stampRunnable(Task* t) {
+  if (t->track_all || (++t->track_seq & 7) == 0) {
+    t->runnable_since_ns = nanotime();
+  } else {
+    t->runnable_since_ns = 0;
+  }
+}
+
+// Called when t starts running on p.
+inline void recordRunnableWait(Processor* p, Task* t) {
+  if (t->runnable_since_ns == 0) return;
+  const int64_t waited = nanotime() - t->runnable_since_ns;
+  t->runnable_since_ns = 0;
+  if (t->track_all) t->sched_delay_ns += waited;
+  int b = 0;
+  while (b < Processor::kLatencyBuckets - 1 && waited > kLatencyBoundsNs[b]) b++;
+  // Single writer (the owner P): load+store, no read-modify-write.
+  p->latency_counts[b].store(p->latency_counts[b].load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+  p->latency_sum_ns.store(
+      p->latency_sum_ns.load(std::memory_order_relaxed) + static_cast<uint64_t>(waited),
+      std::memory_order_relaxed);
+}
+
 // ---- global queue and lists (sched.lock held) ----
 
 void globrunqput(Task* t) {
@@ -549,6 +580,7 @@ void afterSwitch(Machine* m, Task* t) {
         // Not parked after all, or woken while the commit ran: the commit
         // is over, so now the Task may run again.
         t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
+        stampRunnable(t);
         t->state.store(TaskState::kRunnable, std::memory_order_release);
         runqput(m->p, t, true);
         wakep();
@@ -556,10 +588,12 @@ void afterSwitch(Machine* m, Task* t) {
       break;
     }
     case SwitchReason::kYield:
+      stampRunnable(t);
       t->state.store(TaskState::kRunnable, std::memory_order_release);
       runqput(m->p, t, false);
       break;
     case SwitchReason::kPreempted: {
+      stampRunnable(t);
       t->state.store(TaskState::kRunnable, std::memory_order_release);
       std::lock_guard<std::mutex> l(sched->lock);
       globrunqput(t);
@@ -594,6 +628,7 @@ void afterSwitch(Machine* m, Task* t) {
     case SwitchReason::kExitSyscall: {
       // blocking() returned and no P was free. A locked Task waits for its
       // own M to get a P; others go to the global queue for anyone.
+      stampRunnable(t);
       t->state.store(TaskState::kRunnable, std::memory_order_release);
       {
         std::lock_guard<std::mutex> l(sched->lock);
@@ -617,6 +652,7 @@ void execute(Machine* m, Task* t, bool inherit) {
     context::prepare(t->ctx, t->stack.bottom, t->stack.size, taskEntry, t);
     t->started = true;
   }
+  recordRunnableWait(p, t);
   t->m.store(m, std::memory_order_relaxed);
   t->state.store(TaskState::kRunning, std::memory_order_release);
   m->curg.store(t, std::memory_order_release);
@@ -845,6 +881,7 @@ bool markRunnable(Task* t) {
     }
   }
   t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
+  stampRunnable(t);
   t->state.store(TaskState::kRunnable, std::memory_order_release);
   return true;
 }
@@ -972,6 +1009,8 @@ Task* allocTask() {
     t->id = sched->goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
   }
   t->preempt.store(false, std::memory_order_relaxed);
+  t->track_all = false;
+  t->sched_delay_ns = 0;
   t->locked_m.store(nullptr, std::memory_order_relaxed);
   t->lock_count = 0;
   t->wait_reason.store(WaitReason::kNone, std::memory_order_relaxed);
@@ -980,6 +1019,7 @@ Task* allocTask() {
 
 void startTask(Task* t) {
   sched->tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+  stampRunnable(t);
   t->state.store(TaskState::kRunnable, std::memory_order_release);
   Machine* m = currentMachine();
   if (m != nullptr && m->p != nullptr) {
@@ -1105,6 +1145,21 @@ void unlock_os_thread() {
 }
 
 int workers() { return sched->procs(); }
+
+int current_worker() {
+  Machine* m = currentMachine();
+  return m != nullptr && m->p != nullptr ? m->p->id : -1;
+}
+
+void track_sched_delay(bool on) {
+  Task* t = currentTask();
+  if (t != nullptr) t->track_all = on;
+}
+
+std::chrono::nanoseconds sched_delay() {
+  Task* t = currentTask();
+  return std::chrono::nanoseconds(t != nullptr ? t->sched_delay_ns : 0);
+}
 
 namespace {
 // Go's procresize, with sched.lock held. Returns true if Ps were added.

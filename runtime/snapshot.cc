@@ -64,9 +64,20 @@ SchedSnapshot snapshot(bool with_tasks) {
       ps.runqsize = p->runq.size();
       ps.timerslen = p->timers.size();
       ps.steals = p->steals.load(std::memory_order_relaxed);
-      s.steals += ps.steals;
-      s.context_switches += p->switches.load(std::memory_order_relaxed);
       s.processors.push_back(ps);
+    }
+    // Cumulative counters add up every P ever created, including ones a
+    // shrink retired, so that they never go backwards.
+    s.sched_latency_counts.assign(Processor::kLatencyBuckets, 0);
+    for (int i = 0; i < kMaxProcs; i++) {
+      Processor* p = sched->proc(i);
+      if (p == nullptr) break;
+      for (int b = 0; b < Processor::kLatencyBuckets; b++) {
+        s.sched_latency_counts[b] += p->latency_counts[b].load(std::memory_order_relaxed);
+      }
+      s.sched_latency_sum_ns += p->latency_sum_ns.load(std::memory_order_relaxed);
+      s.steals += p->steals.load(std::memory_order_relaxed);
+      s.context_switches += p->switches.load(std::memory_order_relaxed);
     }
     for (Machine* m : sched->allm) {
       if (m->exiting.load(std::memory_order_relaxed)) continue;
@@ -83,6 +94,9 @@ SchedSnapshot snapshot(bool with_tasks) {
       s.machines.push_back(ms);
     }
   }
+  s.sched_latency_bounds_ns = {1'000,     5'000,     10'000,     50'000,
+                                100'000,   500'000,   1'000'000,  5'000'000,
+                                10'000'000, 50'000'000, 100'000'000};
   s.tasks_spawned = sched->tasks_spawned.load(std::memory_order_relaxed);
   s.tasks_live = s.tasks_spawned - sched->tasks_exited.load(std::memory_order_relaxed);
   s.sysmon_retakes = sched->retakes.load(std::memory_order_relaxed);

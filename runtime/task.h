@@ -82,7 +82,13 @@ struct Task {
   std::atomic<uint64_t> wake_seq{0};
   uint64_t timed_out_seq = 0;   // set when the timer claimed wake_seq
   Timer sleep_timer;            // the Task's own timer (sleep, timed waits)
+  // Scheduling latency (runnable -> running). Sampled 1 in 8 transitions
+  // for the histogram, as Go's gTrackingPeriod; every transition when the
+  // Task asked for its own total (rt::track_sched_delay).
   int64_t runnable_since_ns = 0;
+  uint8_t track_seq = 0;
+  bool track_all = false;
+  int64_t sched_delay_ns = 0;  // accumulated while track_all
   bool started = false;         // context prepared on a stack
 
   // Entry closure.

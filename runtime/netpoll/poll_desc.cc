@@ -76,7 +76,7 @@ Task* spawnHook(PollDesc* pd) {
   Task* t = rt::detail::allocTask();
   t->setEntry([fn, arg] { fn(arg); });
   sched->tasks_spawned.fetch_add(1, std::memory_order_relaxed);
-  t->state.store(TaskState::kRunnable, std::memory_order_release);
+  markRunnable(t);
   return t;
 }
 
