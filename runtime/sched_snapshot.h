@@ -59,6 +59,9 @@ struct SchedSnapshot {
   uint64_t steals = 0;
   uint64_t sysmon_retakes = 0;     // Ps taken from Ms stuck in blocking()
   uint64_t sysmon_preempt_requests = 0;
+  // Effective CPU set (sorted) and affinity mode ("none", "spread", "pin").
+  std::vector<int> affinity_cpus;
+  std::string affinity_mode;
   uint64_t stacks_mapped = 0;
   uint64_t stacks_unguarded = 0;
   // Netpoller.

@@ -101,6 +101,11 @@ SchedSnapshot snapshot(bool with_tasks) {
   s.tasks_live = s.tasks_spawned - sched->tasks_exited.load(std::memory_order_relaxed);
   s.sysmon_retakes = sched->retakes.load(std::memory_order_relaxed);
   s.sysmon_preempt_requests = sched->preempt_requests.load(std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> l(sched->affinity_mu);
+    s.affinity_cpus = sched->cpus;
+    s.affinity_mode = affinityModeName(sched->affinity_mode);
+  }
   StackStats st = sched->stacks.stats();
   s.stacks_mapped = st.mapped;
   s.stacks_unguarded = st.unguarded;
