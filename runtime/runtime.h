@@ -113,6 +113,32 @@ std::chrono::nanoseconds poller_handoff_interval();
 void set_netpoll_batch(int n);
 int netpoll_batch();
 
+// A timer that runs a callback instead of waking a Task: for state that has
+// no Task of its own (an idle keep-alive connection waiting for bytes or
+// its idle timeout). The callback runs on a scheduler thread's own stack,
+// between Tasks: it must not block, park or take long; it may spawn Tasks
+// and make non-blocking calls. The object must outlive its armed period
+// (cancel() first, or let it fire). Arming allocates nothing.
+class CallbackTimer {
+ public:
+  using Fn = void (*)(void* arg);
+  CallbackTimer() = default;
+  CallbackTimer(const CallbackTimer&) = delete;
+  CallbackTimer& operator=(const CallbackTimer&) = delete;
+
+  // Arms on the calling Task's P. Must not be armed already.
+  void arm(std::chrono::steady_clock::time_point deadline, Fn fn, void* arg);
+  // True if it was armed and now will not fire; false if it already fired
+  // or is firing right now (fn may still be running on another thread).
+  bool cancel();
+
+ private:
+  static void fire(internal::Timer* t, void* self, uint64_t seq);
+  internal::Timer timer_;
+  Fn fn_ = nullptr;
+  void* arg_ = nullptr;
+};
+
 // Counters and per-P/M state; with_tasks also lists every live Task.
 SchedSnapshot snapshot(bool with_tasks = false);
 

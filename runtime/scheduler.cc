@@ -1264,6 +1264,34 @@ bool set_affinity(const std::vector<int>& cpus_in, AffinityMode mode) {
   return true;
 }
 
+void CallbackTimer::fire(internal::Timer*, void* self, uint64_t) {
+  auto* ct = static_cast<CallbackTimer*>(self);
+  // Copy first: the callback may free the object that holds this timer.
+  Fn fn = ct->fn_;
+  void* arg = ct->arg_;
+  fn(arg);
+}
+
+void CallbackTimer::arm(std::chrono::steady_clock::time_point deadline, Fn fn, void* arg) {
+  fn_ = fn;
+  arg_ = arg;
+  timer_.when =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  timer_.fn = &CallbackTimer::fire;
+  timer_.arg = this;
+  timer_.seq = 0;
+  Machine* m = currentMachine();
+  Processor* p = m != nullptr && m->p != nullptr ? m->p : sched->proc(0);
+  if (p->timers.add(&timer_)) {
+    if (sched->lastpoll.load(std::memory_order_acquire) == 0 &&
+        timer_.when < sched->poll_until.load(std::memory_order_acquire)) {
+      sched->poller.wake();
+    }
+  }
+}
+
+bool CallbackTimer::cancel() { return timerStop(&timer_); }
+
 void set_poller_handoff_interval(std::chrono::nanoseconds d) {
   // Bounds: below 50us sysmon would poll more than it sleeps; above 1s a
   // busy server would hide ready connections for seconds.
