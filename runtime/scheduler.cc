@@ -234,6 +234,7 @@ void retirePLocked(Processor* p) {
   if (p->timers.size() > 0) p->timers.moveAllTo(sched->proc(0)->timers);
   p->stacks.drain(sched->stacks);
   sched->gfree.append(p->gfree);
+  sched->ngfree.store(sched->gfree.size, std::memory_order_relaxed);
   p->m.store(nullptr, std::memory_order_relaxed);
   p->status.store(ProcStatus::kDead, std::memory_order_release);
 }
@@ -392,6 +393,16 @@ void retireIfBeyondWorkers(Machine* m) {
     if (m->p->id < sched->procs()) return;  // grown back meanwhile
     Processor* p = releasep(m);
     retirePLocked(p);
+  }
+  // Without a P this M is about to park in stopm(); if it was spinning it
+  // must stop counting as a spinner first (Go's stopm throws on a spinning
+  // M). Otherwise nmspinning stays above 0 for good, and every wakep()
+  // from then on, the one below included, returns without waking anyone.
+  if (m->spinning.load(std::memory_order_relaxed)) {
+    m->spinning.store(false, std::memory_order_relaxed);
+    if (sched->nmspinning.fetch_sub(1, std::memory_order_acq_rel) - 1 < 0) {
+      fatal("retireIfBeyondWorkers: negative nmspinning");
+    }
   }
   // Its Tasks went to the global queue and its timers to P0, which may be
   // idle with no M waiting in the poller: break any wait so the deadline is
@@ -556,6 +567,7 @@ void gfput(Processor* p, Task* t) {
   if (p->gfree.size >= kLocalFreeMax) {
     std::lock_guard<std::mutex> l(sched->lock);
     while (p->gfree.size > kLocalFreeKeep) sched->gfree.pushBack(p->gfree.popFront());
+    sched->ngfree.store(sched->gfree.size, std::memory_order_relaxed);
   }
 }
 
@@ -982,16 +994,18 @@ Task* allocTask() {
   Task* t = nullptr;
   if (p != nullptr) {
     t = p->gfree.popFront();
-    if (t == nullptr && sched->gfree.size > 0) {
+    if (t == nullptr && sched->ngfree.load(std::memory_order_relaxed) > 0) {
       std::lock_guard<std::mutex> l(sched->lock);
       while (p->gfree.size < kLocalFreeKeep && !sched->gfree.empty()) {
         p->gfree.pushBack(sched->gfree.popFront());
       }
+      sched->ngfree.store(sched->gfree.size, std::memory_order_relaxed);
       t = p->gfree.popFront();
     }
   } else {
     std::lock_guard<std::mutex> l(sched->lock);
     t = sched->gfree.popFront();
+    sched->ngfree.store(sched->gfree.size, std::memory_order_relaxed);
   }
   if (t == nullptr) {
     t = new Task();
@@ -1044,6 +1058,25 @@ void enterBlocking() {
   m->oldp = p;
   p->m.store(nullptr, std::memory_order_relaxed);
   m->p = nullptr;
+  if (p->id >= sched->procs()) {
+    // A P removed by set_workers() retires when its Task next enters the
+    // scheduler, which this call may delay for long, and sysmon only hands
+    // off the Ps in service: its queued Tasks and timers would wait for the
+    // call. Retire it now; exitBlocking() finds it dead and finds another.
+    bool retired = false;
+    {
+      std::lock_guard<std::mutex> l(sched->lock);
+      if (p->id >= sched->procs()) {
+        retirePLocked(p);
+        retired = true;
+      }
+    }
+    if (retired) {
+      sched->poller.wake();
+      wakep();
+      return;
+    }
+  }
   // Release: sysmon (or another M) that CASes the P away sees it complete.
   p->status.store(ProcStatus::kSyscall, std::memory_order_release);
   if (sched->sysmonwait.load(std::memory_order_relaxed)) wakeSysmon();
@@ -1211,6 +1244,15 @@ bool resizeLocked(int n) {
       }
       for (int i = n; i < old; i++) {
         Processor* p = sched->proc(i);
+        ProcStatus expected = ProcStatus::kSyscall;
+        if (p->status.compare_exchange_strong(expected, ProcStatus::kIdle,
+                                              std::memory_order_acq_rel)) {
+          // Its Task is inside rt::blocking(): take the P, as sysmon's
+          // retake would, and retire it now rather than when the call
+          // returns; exitBlocking() then finds it dead and finds another.
+          retirePLocked(p);
+          continue;
+        }
         Machine* pm = p->m.load(std::memory_order_relaxed);
         Task* cur = pm != nullptr ? pm->curg.load(std::memory_order_relaxed) : nullptr;
         if (cur != nullptr) cur->preempt.store(true, std::memory_order_relaxed);
@@ -1236,7 +1278,7 @@ void set_workers(int n) {
 }
 
 bool set_affinity(const std::vector<int>& cpus_in, AffinityMode mode) {
-  std::vector<int> allowed = allowedCpus();
+  const std::vector<int>& allowed = sched->allowed;
   std::vector<int> cpus = cpus_in.empty() ? allowed : cpus_in;
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
@@ -1324,6 +1366,9 @@ int run(const Options& opts_in, std::function<void()> main_task) {
   sched->scheddetail.store(opts.scheddetail, std::memory_order_relaxed);
   set_poller_handoff_interval(opts.poller_handoff_interval);
   set_netpoll_batch(opts.netpoll_batch);
+  // M0 is the caller's thread: it gets its own CPU mask back at the end.
+  cpu_set_t caller_cpus;
+  const bool have_caller_cpus = sched_getaffinity(0, sizeof caller_cpus, &caller_cpus) == 0;
   // Block the notify signals before any runtime thread exists: threads
   // inherit the mask, so none of them takes a default action.
   sigset_t old_mask;
@@ -1335,6 +1380,7 @@ int run(const Options& opts_in, std::function<void()> main_task) {
   }
   {
     std::vector<int> allowed = allowedCpus();
+    sched->allowed = allowed;
     std::vector<int> cpus = opts.cpu_affinity;
     bool ok = true;
     for (int c : cpus) ok = ok && std::binary_search(allowed.begin(), allowed.end(), c);
@@ -1417,6 +1463,7 @@ int run(const Options& opts_in, std::function<void()> main_task) {
   delete sched;
   sched = nullptr;
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (have_caller_cpus) sched_setaffinity(0, sizeof caller_cpus, &caller_cpus);
   return 0;
 }
 

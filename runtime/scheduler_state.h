@@ -58,6 +58,8 @@ struct Scheduler {
   std::mutex allg_lock;
   std::vector<Task*> allgs;       // guarded by allg_lock
   TaskQueue gfree;                // guarded by lock
+  // gfree.size, stored under lock, for allocTask's unlocked peek.
+  std::atomic<uint64_t> ngfree{0};
   std::atomic<uint64_t> goidgen{0};
 
   StackAllocator stacks;
@@ -95,6 +97,10 @@ struct Scheduler {
 
   // Affinity (guarded by affinity_mu; generation read lock-free by Ms).
   std::mutex affinity_mu;
+  // The process's CPUs as rt::run found them, before any M was bound.
+  // Immutable after start: allowedCpus() called on an M reads that
+  // thread's (possibly restricted) mask, so live changes check this.
+  std::vector<int> allowed;
   std::vector<int> cpus;          // effective set (never empty)
   AffinityMode affinity_mode = AffinityMode::kNone;
   std::atomic<uint64_t> affinity_gen{1};
