@@ -70,13 +70,14 @@ std::atomic<uint64_t>& ticketOf(PollDesc* pd, IoMode mode) {
   return mode == IoMode::kRead ? pd->r_ticket : pd->w_ticket;
 }
 
-Task* spawnHook(PollDesc* pd) {
+// The hook's Task, not yet counted nor runnable: the poller's path (edge)
+// counts it and queues it itself; the arming path hands it to startTask,
+// which does both.
+Task* makeHookTask(PollDesc* pd) {
   void (*fn)(void*) = pd->hook_fn;
   void* arg = pd->hook_arg;
   Task* t = rt::detail::allocTask();
   t->setEntry([fn, arg] { fn(arg); });
-  sched->tasks_spawned.fetch_add(1, std::memory_order_relaxed);
-  markRunnable(t);
   return t;
 }
 
@@ -93,7 +94,10 @@ void edge(PollDesc* pd, IoMode mode, TaskQueue& ready) {
     if (v == PollDesc::kHook) {
       if (w.compare_exchange_weak(v, 0, std::memory_order_acq_rel)) {
         sched->poller.addWaiters(-1);
-        ready.pushBack(spawnHook(pd));
+        Task* t = makeHookTask(pd);
+        sched->tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+        markRunnable(t);
+        ready.pushBack(t);
         return;
       }
       continue;
@@ -224,7 +228,7 @@ void pollArmOnReadable(PollDesc* pd, void (*fn)(void* arg), void* arg) {
     if (v == PollDesc::kReady) {
       // An edge is already pending: start the Task now.
       if (pd->rg.compare_exchange_weak(v, 0, std::memory_order_acq_rel)) {
-        rt::detail::startTask(spawnHook(pd));
+        rt::detail::startTask(makeHookTask(pd));
         return;
       }
       continue;
