@@ -1,0 +1,759 @@
+#include "proxy/server/connection.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+#include "proxy/http/http1/parser.h"
+#include "proxy/http/http1/writer.h"
+#include "proxy/router/router.h"
+#include "proxy/server/server.h"
+#include "runtime/sync/sync.h"
+
+namespace switchyard::server {
+namespace {
+
+using http::BodyFraming;
+using http::Method;
+using http::http1::ParseEvent;
+using http::http1::ParseResult;
+using http::http1::RequestParser;
+using http::http1::ResponseParser;
+using rt::net::Clock;
+using rt::net::Deadline;
+using rt::net::kNoDeadline;
+using rt::net::TcpConn;
+using Ns = std::chrono::nanoseconds;
+
+Deadline after(Ns d) { return d.count() <= 0 ? kNoDeadline : Clock::now() + d; }
+Deadline earlier(Deadline a, Deadline b) { return a < b ? a : b; }
+int64_t nowNs() { return Clock::now().time_since_epoch().count(); }
+
+bool isEof(const std::error_code& ec) { return ec == rt::net::errc::eof; }
+bool isTimeout(const std::error_code& ec) { return ec == std::errc::timed_out; }
+
+// Idempotent methods may be retried on a fresh upstream connection when a
+// pooled one turns out dead before any response byte (RFC 9110 9.2.2).
+bool idempotent(Method m) {
+  switch (m) {
+    case Method::kGet:
+    case Method::kHead:
+    case Method::kOptions:
+    case Method::kPut:
+    case Method::kDelete:
+    case Method::kTrace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A request body this size or smaller is read and dropped when the proxy
+// answers by itself (404, direct responses) so the connection stays usable;
+// larger ones close it instead.
+constexpr uint64_t kMaxDiscardBytes = 1 << 20;
+
+// The buffers one activation borrows from the worker's pool and returns
+// when it ends (an idle connection holds none).
+struct Buffers {
+  BufferPool& pool;
+  char* in = nullptr;   // client bytes (heads and bodies)
+  char* up = nullptr;   // upstream bytes
+  char* out = nullptr;  // heads we write
+  explicit Buffers(BufferPool& p) : pool(p) {
+    const int w = rt::current_worker();
+    in = pool.get(w);
+    up = pool.get(w);
+    out = pool.get(w);
+  }
+  ~Buffers() {
+    const int w = rt::current_worker();
+    pool.put(w, in);
+    pool.put(w, up);
+    pool.put(w, out);
+  }
+  Buffers(const Buffers&) = delete;
+  Buffers& operator=(const Buffers&) = delete;
+};
+
+// Bytes read but not consumed are buf[begin, end). Until a head completes,
+// its consumed bytes buf[message_start, begin) must stay just before
+// `begin` (parser.h's contract), so compaction moves them along.
+struct Window {
+  char* buf;
+  size_t cap;
+  size_t message_start = 0;
+  size_t begin = 0;
+  size_t end = 0;
+
+  bool full() const { return end == cap; }
+  void compact() {
+    if (message_start == 0) return;
+    std::memmove(buf, buf + message_start, end - message_start);
+    begin -= message_start;
+    end -= message_start;
+    message_start = 0;
+  }
+  // After a head completed, consumed bytes are no longer needed.
+  void dropConsumed() {
+    message_start = begin;
+    if (begin == end) begin = end = message_start = 0;
+  }
+};
+
+enum class Outcome { kKeepAlive, kClose };
+
+// Copies everything one side sends to the other until EOF, error or
+// `idle` without traffic; then half-closes the destination.
+void pump(TcpConn& from, TcpConn& to, char* buf, size_t cap, Ns idle) {
+  for (;;) {
+    std::error_code ec;
+    from.setReadDeadline(after(idle));
+    size_t n = from.read(buf, cap, ec);
+    if (ec) break;
+    to.setWriteDeadline(after(idle));
+    to.write(buf, n, ec);
+    if (ec) break;
+  }
+  to.shutdownWrite();
+}
+
+// One activation's worth of requests on a client connection.
+class Exchange {
+ public:
+  // `generation`: Server::stateGeneration() when `state` was taken.
+  // [pending_begin, pending_end) of bufs.in: bytes a previous Exchange of
+  // this activation read but did not parse (the start of the next request);
+  // `continuing` says there was one (so this one may go idle at once).
+  Exchange(Server& server, const ProxyState& state, uint64_t generation,
+           const config::ListenerConfig& listener, size_t listener_index, TcpConn& client,
+           std::string_view client_ip, Buffers& bufs, bool continuing, size_t pending_begin,
+           size_t pending_end)
+      : server_(server),
+        continuing_(continuing),
+        generation_(generation),
+        state_(state),
+        listener_(listener),
+        listener_index_(listener_index),
+        client_(client),
+        client_ip_(client_ip),
+        bufs_(bufs),
+        cap_(server.buffers().bufferSize()),
+        in_{bufs.in, cap_, pending_begin, pending_begin, pending_end} {}
+
+  enum class Next {
+    kClose,   // the connection must close
+    kIdle,    // nothing buffered, nothing pending: go idle
+    kReload,  // a reload happened: serve the rest on the new snapshot
+  };
+  // Serves requests until one of the above.
+  Next run();
+  size_t pendingBegin() const { return in_.begin; }
+  size_t pendingEnd() const { return in_.end; }
+
+ private:
+  // The request facts still needed once the head's bytes may be gone.
+  struct RequestFacts {
+    Method method = Method::kGet;
+    uint8_t version_minor = 1;
+    bool keep_alive = true;
+    bool upgrade = false;
+    bool expect_continue = false;
+    bool has_body = false;
+  };
+
+  Outcome handle(RequestParser& rp);
+  Outcome answer(RequestParser& rp, const RequestFacts& req, int status, std::string_view body);
+  Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
+  bool readClient(Deadline d, std::error_code& ec);
+  bool writeClient(const char* data, size_t n);
+  void respondError(int status, const char* reason, bool head_request);
+  bool discardBody(RequestParser& rp);
+
+  Server& server_;
+  bool continuing_;
+  uint64_t generation_;
+  const ProxyState& state_;
+  const config::ListenerConfig& listener_;
+  size_t listener_index_;
+  TcpConn& client_;
+  std::string_view client_ip_;
+  Buffers& bufs_;
+  size_t cap_;
+  Window in_;
+};
+
+bool Exchange::readClient(Deadline d, std::error_code& ec) {
+  if (in_.full()) in_.compact();
+  if (in_.full()) return false;
+  client_.setReadDeadline(d);
+  size_t n = client_.read(in_.buf + in_.end, cap_ - in_.end, ec);
+  if (ec) return false;
+  in_.end += n;
+  return true;
+}
+
+bool Exchange::writeClient(const char* data, size_t n) {
+  std::error_code ec;
+  client_.setWriteDeadline(after(listener_.timeouts.idle));
+  client_.write(data, n, ec);
+  return !ec;
+}
+
+void Exchange::respondError(int status, const char* reason, bool head_request) {
+  http::http1::SimpleResponse r;
+  r.status = status;
+  r.body = reason;
+  r.keep_alive = false;
+  r.head_request = head_request;
+  if (auto n = http::http1::writeSimpleResponse({bufs_.out, cap_}, r)) writeClient(bufs_.out, *n);
+}
+
+Exchange::Next Exchange::run() {
+  http::http1::ParserLimits limits;
+  limits.max_head_bytes = static_cast<uint32_t>(
+      std::min<uint64_t>(listener_.limits.max_header_bytes, cap_));
+  if (listener_.limits.max_body_bytes) limits.max_body_bytes = *listener_.limits.max_body_bytes;
+  RequestParser rp(limits);
+  bool served_one = continuing_;
+  for (;;) {
+    // Read until a head is complete.
+    Deadline head_deadline = kNoDeadline;
+    for (;;) {
+      ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
+      if (r.event == ParseEvent::kError) {
+        respondError(r.error.status, r.error.reason, false);
+        return Next::kClose;
+      }
+      in_.begin += r.consumed;
+      if (r.event == ParseEvent::kHeadComplete) break;
+      if (r.event == ParseEvent::kMessageComplete) continue;  // a bodiless message's end
+      // kNeedMore: everything was consumed into a partial head (or nothing).
+      if (in_.begin == in_.end && in_.message_start == in_.begin) {
+        in_.begin = in_.end = in_.message_start = 0;
+        if (served_one) {
+          // Go idle only once a read says "would block" (the edge-triggered
+          // rule): bytes or an EOF that came with an edge already consumed
+          // raise no new one, so an armed hook would never see them; and an
+          // edge latched while we read would start the hook for nothing
+          // (a Task held until header_read). With the queue known empty
+          // this costs no syscall.
+          std::error_code ec;
+          if (readClient(Clock::now(), ec)) continue;  // more bytes: parse them
+          // Nothing pending: go idle. EOF or an error: close.
+          return isTimeout(ec) ? Next::kIdle : Next::kClose;
+        }
+      }
+      if (head_deadline == kNoDeadline) head_deadline = after(listener_.timeouts.header_read);
+      std::error_code ec;
+      if (!readClient(head_deadline, ec)) {
+        if (!ec) {
+          respondError(431, "request head too large", false);
+        } else if (isTimeout(ec) && in_.end > in_.message_start) {
+          respondError(408, "request head timed out", false);
+        }
+        return Next::kClose;  // EOF between requests is a clean end
+      }
+    }
+    served_one = true;
+    if (handle(rp) == Outcome::kClose) return Next::kClose;
+    if (server_.draining()) return Next::kClose;
+    in_.dropConsumed();
+    // A reload since this Exchange began: the next request (already here,
+    // or about to be) must see it (docs/CONFIG.md, Reload).
+    if (server_.stateGeneration() != generation_) return Next::kReload;
+  }
+}
+
+Outcome Exchange::handle(RequestParser& rp) {
+  const http::RequestHead& head = rp.head();
+  RequestFacts req;
+  req.method = head.method;
+  req.version_minor = head.version_minor;
+  req.keep_alive = head.keep_alive && !server_.draining();
+  req.upgrade = head.upgrade;
+  req.expect_continue = head.expect_continue;
+  req.has_body = head.framing != BodyFraming::kNone;
+
+  const proxy::RouteMatch* route = state_.router->match(listener_index_, head.host, head.path);
+  if (route == nullptr) return answer(rp, req, 404, "no route for this request\n");
+  if (route->isDirectResponse()) return answer(rp, req, route->status, route->body);
+  return proxyTo(rp, req, *state_.clusters[route->cluster_index]);
+}
+
+bool Exchange::discardBody(RequestParser& rp) {
+  uint64_t dropped = 0;
+  for (;;) {
+    ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
+    if (r.event == ParseEvent::kError) return false;
+    in_.begin += r.consumed;
+    dropped += r.body_wire_bytes;
+    if (r.event == ParseEvent::kMessageComplete) return true;
+    if (r.event == ParseEvent::kUpgrade) return false;
+    if (dropped > kMaxDiscardBytes) return false;
+    in_.dropConsumed();
+    std::error_code ec;
+    if (!readClient(after(listener_.timeouts.idle), ec)) return false;
+  }
+}
+
+Outcome Exchange::answer(RequestParser& rp, const RequestFacts& req, int status,
+                         std::string_view body) {
+  // Consume the request to its end (a bodiless one ends at once) so a
+  // pipelined request behind it is parsed next. The head's views die when
+  // discardBody reads more: everything needed from it is in `req`.
+  // A client that asked for 100-continue and sent no body byte yet waits
+  // for us before sending it: answer now (RFC 9110 10.1.1) and close, since
+  // the connection is then not at a message boundary.
+  const bool awaiting_continue = req.expect_continue && req.has_body && in_.begin == in_.end;
+  const bool consumed = !awaiting_continue && discardBody(rp);
+  const bool keep = req.keep_alive && !req.upgrade && consumed && !server_.draining();
+  http::http1::SimpleResponse r;
+  r.status = status;
+  r.body = body;
+  r.keep_alive = keep;
+  r.head_request = req.method == Method::kHead;
+  auto n = http::http1::writeSimpleResponse({bufs_.out, cap_}, r);
+  if (!n || !writeClient(bufs_.out, *n)) return Outcome::kClose;
+  return keep ? Outcome::kKeepAlive : Outcome::kClose;
+}
+
+Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
+                          const ClusterRuntime& cluster) {
+  const config::ClusterConfig& cc = cluster.config();
+  proxy::Balancer& balancer = cluster.balancer();
+
+  // The consistent-hash key, copied while the head is still in place (a
+  // retry picks again after the input buffer may have moved). A longer key
+  // is hashed on its first bytes.
+  char key_buf[128];
+  std::string_view key_src = client_ip_;
+  if (const config::HashKey* hk = balancer.hashKey();
+      hk != nullptr && hk->source == config::HashKey::Source::kHeader) {
+    const http::HeaderField* f = rp.head().find(hk->header);
+    key_src = f != nullptr ? f->value : std::string_view{};
+  }
+  const size_t key_len = std::min(key_src.size(), sizeof key_buf);
+  std::memcpy(key_buf, key_src.data(), key_len);
+  const std::string_view hash_key(key_buf, key_len);
+
+  // The upstream request head, written once (a retry resends it).
+  http::http1::RequestWriteOptions wo;
+  wo.client_address = client_ip_;
+  wo.forwarded_proto = "http";
+  wo.upgrade = req.upgrade;
+  // An HTTP/1.0 client cannot read chunked bodies and bodies are forwarded
+  // verbatim: ask the upstream in HTTP/1.0, so it never chunks.
+  if (req.version_minor == 0) {
+    wo.version_minor = 0;
+    wo.close = true;
+  }
+  auto head_len = http::http1::writeRequestHead({bufs_.out, cap_}, rp.head(), wo);
+  if (!head_len) {
+    respondError(431, "request head too large to forward", req.method == Method::kHead);
+    return Outcome::kClose;
+  }
+  const size_t out_len = *head_len;
+  const bool may_retry = idempotent(req.method) && !req.has_body && !req.upgrade;
+  const Deadline request_deadline = after(listener_.timeouts.request);
+
+  bool sent_100 = false;
+  // The request's end has been parsed (and its body forwarded). A retry
+  // resends the head only: a retried request has no body, and parsing on
+  // would wait for the client's next request instead.
+  bool request_parsed = false;
+  size_t excluded = proxy::kNoEndpoint;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    const int worker = rt::current_worker();
+    const size_t e = balancer.pick({worker, hash_key, excluded});
+    const config::HostPort& endpoint = cc.endpoints[e];
+    // A retry never trusts the pool again.
+    TcpConn up = attempt == 0 ? cluster.pool(worker, e).take(nowNs()) : TcpConn{};
+    const bool reused = up.valid();
+    std::error_code ec;
+    if (!reused) {
+      up = rt::net::connect(endpoint.toString(),
+                            earlier(after(cc.timeouts.connect), request_deadline), ec);
+      if (ec) {
+        if (may_retry && attempt == 0 && cc.endpoints.size() > 1) {
+          excluded = e;
+          continue;
+        }
+        respondError(isTimeout(ec) ? 504 : 502,
+                     isTimeout(ec) ? "upstream connect timed out\n" : "upstream unreachable\n",
+                     req.method == Method::kHead);
+        return Outcome::kClose;
+      }
+      up.setNoDelay(true);
+    }
+    balancer.onRequestStart(e);
+    struct EndGuard {
+      proxy::Balancer& b;
+      size_t e;
+      ~EndGuard() { b.onRequestEnd(e); }
+    } end_guard{balancer, e};
+
+    up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
+    up.write(bufs_.out, out_len, ec);
+    if (ec) {
+      up.close();
+      if (reused && may_retry) continue;
+      respondError(502, "upstream write failed\n", req.method == Method::kHead);
+      return Outcome::kClose;
+    }
+
+    // Stream the request body (raw framing) while the client sends it.
+    if (!request_parsed && req.expect_continue && req.version_minor >= 1 &&
+        in_.begin == in_.end) {
+      static constexpr char k100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!writeClient(k100, sizeof k100 - 1)) return Outcome::kClose;
+      sent_100 = true;
+    }
+    bool request_upgraded = false;
+    while (!request_parsed) {
+      ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
+      if (r.event == ParseEvent::kError) {
+        // The upstream sees a truncated body, never a complete ambiguous one.
+        up.close();
+        respondError(r.error.status, r.error.reason, false);
+        return Outcome::kClose;
+      }
+      if (r.body_wire_bytes > 0) {
+        up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
+        up.write(in_.buf + in_.begin, r.body_wire_bytes, ec);
+        if (ec) {
+          up.close();
+          respondError(502, "upstream write failed\n", false);
+          return Outcome::kClose;
+        }
+      }
+      in_.begin += r.consumed;
+      if (r.event == ParseEvent::kMessageComplete) request_parsed = true;
+      if (r.event == ParseEvent::kUpgrade) request_upgraded = request_parsed = true;
+      if (request_parsed) break;
+      in_.dropConsumed();
+      if (!readClient(earlier(after(listener_.timeouts.idle), request_deadline), ec)) {
+        up.close();
+        if (isTimeout(ec)) respondError(408, "request body timed out\n", false);
+        return Outcome::kClose;
+      }
+    }
+
+    // Read the response: interim ones relayed, the final one streamed.
+    http::http1::ParserLimits ulimits;
+    ulimits.max_head_bytes = static_cast<uint32_t>(cap_);
+    ResponseParser rsp(ulimits);
+    rsp.expectResponseTo(req.method, req.upgrade);
+    Window uw{bufs_.up, cap_};
+    bool head_sent = false;
+    bool got_bytes = false;
+    bool client_keep = false;
+    bool upstream_reusable = false;
+    bool tunnel = false;
+    bool retry = false;
+    const Deadline header_deadline =
+        earlier(after(cc.timeouts.response_header), request_deadline);
+    for (;;) {
+      ParseResult r = rsp.execute(uw.buf + uw.begin, uw.end - uw.begin);
+      if (r.event == ParseEvent::kError) {
+        up.close();
+        if (!head_sent) respondError(502, "invalid response from upstream\n", false);
+        return Outcome::kClose;
+      }
+      if (r.event == ParseEvent::kHeadComplete) {
+        uw.begin += r.consumed;
+        const http::ResponseHead& rh = rsp.head();
+        if (rh.isInterim()) {
+          // 1xx goes to HTTP/1.1 clients only, and one 100 is enough.
+          if (req.version_minor >= 1 && !(rh.status == 100 && sent_100)) {
+            http::http1::ResponseWriteOptions ro;
+            ro.keep_alive = true;
+            ro.client_version_minor = req.version_minor;
+            auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
+            if (!n || !writeClient(bufs_.out, *n)) {
+              up.close();
+              return Outcome::kClose;
+            }
+          }
+        } else {
+          tunnel = rh.upgrade;
+          // A drain that began after the request arrived still ends the
+          // connection with this response, and says so.
+          client_keep = req.keep_alive && !server_.draining() && !tunnel &&
+                        rh.framing != BodyFraming::kUntilClose &&
+                        !(req.version_minor == 0 && rh.framing == BodyFraming::kChunked);
+          upstream_reusable = rh.keep_alive && !tunnel;
+          http::http1::ResponseWriteOptions ro;
+          ro.keep_alive = client_keep;
+          ro.client_version_minor = req.version_minor;
+          auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
+          if (!n) {
+            up.close();
+            respondError(502, "response head too large\n", false);
+            return Outcome::kClose;
+          }
+          if (!writeClient(bufs_.out, *n)) {
+            up.close();
+            return Outcome::kClose;
+          }
+          head_sent = true;
+        }
+        uw.dropConsumed();
+        continue;
+      }
+      if (r.body_wire_bytes > 0 && !writeClient(uw.buf + uw.begin, r.body_wire_bytes)) {
+        up.close();
+        return Outcome::kClose;
+      }
+      uw.begin += r.consumed;
+      if (r.event == ParseEvent::kMessageComplete) {
+        if (!head_sent) {  // an interim response ended; the final one follows
+          uw.dropConsumed();
+          continue;
+        }
+        break;
+      }
+      if (r.event == ParseEvent::kUpgrade) break;
+      // kNeedMore / kBodyData: read more from the upstream.
+      if (head_sent) {
+        uw.dropConsumed();
+      } else if (uw.full()) {
+        uw.compact();
+      }
+      if (uw.full()) {
+        up.close();
+        respondError(502, "response head too large\n", false);
+        return Outcome::kClose;
+      }
+      // Once the body streams, each read is bounded by the listener's idle
+      // timeout, as client body reads and tunnels are: an upstream that
+      // stalls mid-body must not hold the connection forever when the
+      // request timeout is off (its default).
+      up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
+                                   : header_deadline);
+      size_t n = up.read(uw.buf + uw.end, cap_ - uw.end, ec);
+      if (!ec) {
+        uw.end += n;
+        got_bytes = true;
+        continue;
+      }
+      if (isEof(ec)) {
+        ParseResult f = rsp.finish();
+        if (f.event == ParseEvent::kMessageComplete && head_sent) {
+          upstream_reusable = false;
+          break;
+        }
+      }
+      up.close();
+      if (!head_sent && reused && may_retry && !got_bytes && !isTimeout(ec)) {
+        retry = true;  // the pooled connection was dead: once more, fresh
+        break;
+      }
+      if (!head_sent) {
+        respondError(isTimeout(ec) ? 504 : 502,
+                     isTimeout(ec) ? "upstream response timed out\n"
+                                   : "upstream closed the connection\n",
+                     req.method == Method::kHead);
+      }
+      return Outcome::kClose;
+    }
+    if (retry) continue;
+
+    if (tunnel) {
+      // Upgraded (101, or CONNECT 2xx): raw bytes both ways until either
+      // side ends. Bytes already read on either side go first.
+      // Write errors here surface in the pumps' first operation.
+      std::error_code wec;
+      if (in_.end > in_.begin) up.write(in_.buf + in_.begin, in_.end - in_.begin, wec);
+      if (uw.end > uw.begin) writeClient(uw.buf + uw.begin, uw.end - uw.begin);
+      in_.begin = in_.end = in_.message_start = 0;
+      rt::WaitGroup done;
+      done.add(1);
+      const Ns idle = listener_.timeouts.idle;
+      rt::go([&] {
+        pump(up, client_, bufs_.up, cap_, idle);
+        done.done();
+      });
+      pump(client_, up, bufs_.in, cap_, idle);
+      done.wait();
+      up.close();
+      return Outcome::kClose;
+    }
+    if (request_upgraded) rp.resumeAfterDeclinedUpgrade();
+
+    if (upstream_reusable && uw.begin == uw.end) {
+      // Back to the pool of the worker we are on now (pools are caches).
+      cluster.pool(rt::current_worker(), e).put(std::move(up), nowNs());
+    } else {
+      up.close();
+    }
+    return client_keep ? Outcome::kKeepAlive : Outcome::kClose;
+  }
+  respondError(502, "upstream unavailable\n", req.method == Method::kHead);
+  return Outcome::kClose;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandle> listener,
+                                   TcpConn conn)
+    : server_(server), listener_(std::move(listener)), conn_(std::move(conn)) {
+  rt::net::Address peer = conn_.peerAddress();
+  const void* addr = nullptr;
+  if (peer.family() == AF_INET) {
+    addr = &reinterpret_cast<const sockaddr_in*>(&peer.storage)->sin_addr;
+  } else if (peer.family() == AF_INET6) {
+    addr = &reinterpret_cast<const sockaddr_in6*>(&peer.storage)->sin6_addr;
+  }
+  if (addr != nullptr && inet_ntop(peer.family(), addr, client_ip_, sizeof client_ip_)) {
+    client_ip_len_ = static_cast<uint8_t>(std::strlen(client_ip_));
+  }
+  listener_->active.fetch_add(1, std::memory_order_relaxed);
+  server_->addConnection(this);
+}
+
+ClientConnection::~ClientConnection() {
+  server_->removeConnection(this);
+  listener_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ClientConnection::start(Server* server, std::shared_ptr<ListenerHandle> listener,
+                             TcpConn conn) {
+  auto* c = new ClientConnection(server, std::move(listener), std::move(conn));
+  rt::go([c] { taskEntry(c); });
+}
+
+void ClientConnection::release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+void ClientConnection::closeAndRelease() {
+  conn_.close();
+  release();
+}
+
+void ClientConnection::taskEntry(void* self) { static_cast<ClientConnection*>(self)->serve(); }
+
+void ClientConnection::onReadable(void* self) {
+  // A fresh Task: bytes (or EOF) arrived on an idle connection.
+  auto* c = static_cast<ClientConnection*>(self);
+  // The connection may still be arming (hook first, then state): wait for
+  // it; that takes a few hundred instructions on another thread.
+  for (int i = 0; i < 100000 && c->state_.load(std::memory_order_acquire) == kArming; i++) {
+    rt::yield();
+  }
+  int expected = kIdle;
+  if (!c->state_.compare_exchange_strong(expected, kActive, std::memory_order_acq_rel)) {
+    // The idle timer (or a drain) won but could not disarm us: closing is
+    // ours, once the winner has stopped touching the socket (kClosing ->
+    // kHookCloses; it is in the middle of its disarm call).
+    for (int i = 0; i < 100000 && c->state_.load(std::memory_order_acquire) == kClosing; i++) {
+      rt::yield();
+    }
+    // A drain leaves the timer armed: stop it, or its reference would keep
+    // this object (in the registry, and counted against max_connections)
+    // until the idle timeout.
+    if (c->idle_timer_.cancel()) c->release();
+    c->closeAndRelease();
+    return;
+  }
+  if (c->idle_timer_.cancel()) c->release();  // the timer's reference
+  c->serve();
+}
+
+void ClientConnection::onIdleTimeout(void* self) {
+  // Runs on a scheduler thread's stack, between Tasks: non-blocking only.
+  auto* c = static_cast<ClientConnection*>(self);
+  if (c->state_.load(std::memory_order_acquire) == kArming) {
+    // Still arming (a very short idle timeout): look again shortly. The
+    // timer keeps its reference.
+    c->idle_timer_.arm(Clock::now() + std::chrono::milliseconds(1), &onIdleTimeout, c);
+    return;
+  }
+  int expected = kIdle;
+  if (c->state_.compare_exchange_strong(expected, kClosing, std::memory_order_acq_rel)) {
+    if (c->conn_.disarmOnReadable()) {
+      c->conn_.close();
+      c->release();  // the owner's reference: no Task will run for it
+    } else {
+      // The hook's Task has started: it closes, from now on.
+      c->state_.store(kHookCloses, std::memory_order_release);
+    }
+  }
+  c->release();  // the timer's reference
+}
+
+bool ClientConnection::closeIfIdle() {
+  int expected = kIdle;
+  if (!state_.compare_exchange_strong(expected, kClosing, std::memory_order_acq_rel)) return false;
+  if (!conn_.disarmOnReadable()) {
+    // Its hook Task has started and closes it, from now on: after this
+    // store this object may be gone.
+    state_.store(kHookCloses, std::memory_order_release);
+    return false;
+  }
+  // The owner's reference is still held, so this never frees the object.
+  if (idle_timer_.cancel()) refs_.fetch_sub(1, std::memory_order_acq_rel);
+  conn_.close();
+  return true;
+}
+
+void ClientConnection::finishClose() { release(); }
+
+void ClientConnection::armIdleTimer(Ns delay) {
+  // acq_rel: orders this arming after a previous firing's last access.
+  refs_.fetch_add(1, std::memory_order_acq_rel);
+  idle_timer_.arm(Clock::now() + delay, &onIdleTimeout, this);
+}
+
+void ClientConnection::goIdle(Ns idle_timeout) {
+  state_.store(kArming, std::memory_order_release);
+  if (idle_timeout.count() > 0) armIdleTimer(idle_timeout);
+  conn_.armOnReadable(&onReadable, this);
+  // From here another Task may own the connection: touch only state_.
+  state_.store(kIdle, std::memory_order_release);
+}
+
+void ClientConnection::serve() {
+  rt::track_sched_delay(true);
+  bool may_idle = false;
+  Ns idle{0};
+  {
+    Buffers bufs(server_->buffers());
+    size_t pending_begin = 0, pending_end = 0;
+    for (bool continuing = false;; continuing = true) {
+      // The generation first: a reload in between costs one more round.
+      const uint64_t generation = server_->stateGeneration();
+      std::shared_ptr<const ProxyState> state = server_->state();
+      const size_t li = state->listenerSlot(listener_.get());
+      if (li == SIZE_MAX || server_->draining() ||
+          listener_->stopping.load(std::memory_order_acquire)) {
+        break;  // the listener went away in a reload, or we drain: close
+      }
+      const config::ListenerConfig& lc = state->config->listeners[li];
+      idle = lc.timeouts.idle;
+      Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), bufs, continuing,
+                  pending_begin, pending_end);
+      const Exchange::Next next = ex.run();
+      if (next != Exchange::Next::kReload) {
+        may_idle = next == Exchange::Next::kIdle;
+        break;
+      }
+      pending_begin = ex.pendingBegin();
+      pending_end = ex.pendingEnd();
+    }  // an idle connection pins no config snapshot
+  }
+  if (!may_idle || server_->draining()) {
+    closeAndRelease();
+    return;
+  }
+  goIdle(idle);
+}
+
+}  // namespace switchyard::server

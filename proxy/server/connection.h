@@ -1,0 +1,89 @@
+// ClientConnection: one client TCP connection, from accept to close.
+//
+// Owns the socket and its keep-alive life. While a request is in flight a
+// Task serves it (one Task per connection, straight-line code: read the
+// head, route, stream the body up, stream the response down). Between
+// requests the connection holds no Task, no stack and no buffer: the
+// socket is armed in the netpoller to start a Task when bytes arrive, and a
+// callback timer closes it after the listener's idle timeout. What an idle
+// connection costs is this object plus the runtime's poll descriptor
+// (tests/bench/idle_conn_bench measures it).
+//
+// Idle state machine, one atomic word:
+//   kActive --(response done, keep-alive)--> kArming --(timer and hook
+//   armed)--> kIdle
+//   kIdle --(bytes arrive: the hook's Task CASes first)--> kActive
+//   kIdle --(the idle timer or a drain CASes first)--> kClosing
+//   kClosing --(that winner could not disarm the hook)--> kHookCloses
+// kArming exists because the hook and the timer are armed one after the
+// other and either may fire at once: a hook Task that sees kArming yields
+// until kIdle; a timer that sees it re-arms itself 1 ms later. Whoever wins
+// the CAS from kIdle owns the connection. The timer (or a drain) closes it
+// only if it also disarms the hook; if the hook already fired, the winner
+// stores kHookCloses once it no longer touches the socket, and the Task the
+// hook started, which found kClosing, waits for that store and closes
+// instead (closing earlier would race the winner's disarm on the socket).
+// A refcount (owner + armed timer) keeps the object alive until both are
+// done with it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+#include "runtime/net/net.h"
+#include "runtime/runtime.h"
+
+namespace switchyard::server {
+
+class Server;
+struct ListenerHandle;
+
+class ClientConnection {
+ public:
+  // Takes over an accepted socket and starts serving it in a new Task.
+  static void start(Server* server, std::shared_ptr<ListenerHandle> listener,
+                    rt::net::TcpConn conn);
+
+  // Drain: closes the socket now if the connection is idle and returns
+  // true; the caller must then call finishClose() once it no longer holds
+  // the registry lock. Otherwise leaves it to finish its current request
+  // (its Task sees the server draining and closes afterwards).
+  bool closeIfIdle();
+  void finishClose();
+
+  // Intrusive registry links (Server, under its lock).
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+ private:
+  enum State : int { kActive, kArming, kIdle, kClosing, kHookCloses };
+
+  ClientConnection(Server* server, std::shared_ptr<ListenerHandle> listener,
+                   rt::net::TcpConn conn);
+  ~ClientConnection();
+
+  static void taskEntry(void* self);  // a Task: serve, then go idle or close
+  static void onReadable(void* self);
+  static void onIdleTimeout(void* self);
+
+  void serve();
+  void goIdle(std::chrono::nanoseconds idle_timeout);
+  void armIdleTimer(std::chrono::nanoseconds delay);
+  void closeAndRelease();
+  void release();
+  std::string_view clientIp() const { return {client_ip_, client_ip_len_}; }
+
+  Server* server_;
+  std::shared_ptr<ListenerHandle> listener_;
+  rt::net::TcpConn conn_;
+  char client_ip_[48] = {};
+  uint8_t client_ip_len_ = 0;
+  std::atomic<int> state_{kActive};
+  std::atomic<int> refs_{1};
+  rt::CallbackTimer idle_timer_;
+};
+
+}  // namespace switchyard::server

@@ -1,0 +1,60 @@
+#include "proxy/server/proxy_state.h"
+
+#include "proxy/balancer/factory.h"
+
+namespace switchyard::server {
+
+ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
+                               std::unique_ptr<proxy::Balancer> balancer)
+    : config_(config), balancer_(std::move(balancer)) {}
+
+ClusterRuntime::~ClusterRuntime() {
+  for (auto& slot : pools_) {
+    WorkerPools* wp = slot.load(std::memory_order_acquire);
+    if (wp == nullptr) continue;
+    for (auto& pool : wp->by_endpoint) pool.closeAll();
+    delete wp;
+  }
+}
+
+upstream::IdlePool& ClusterRuntime::pool(int worker, size_t endpoint) const {
+  auto& slot = pools_[static_cast<size_t>(worker < 0 ? 0 : worker) % kMaxWorkers];
+  WorkerPools* wp = slot.load(std::memory_order_acquire);
+  if (wp == nullptr) {
+    auto* fresh = new WorkerPools();
+    const size_t n = config_.endpoints.size();
+    fresh->by_endpoint.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      fresh->by_endpoint.emplace_back(static_cast<size_t>(config_.pool.max_idle_per_worker),
+                                      config_.timeouts.idle);
+    }
+    if (slot.compare_exchange_strong(wp, fresh, std::memory_order_acq_rel)) {
+      wp = fresh;
+    } else {
+      delete fresh;
+    }
+  }
+  return wp->by_endpoint[endpoint];
+}
+
+std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Config> config,
+                                              const ProxyState* previous) {
+  auto state = std::make_shared<ProxyState>();
+  state->config = std::move(config);
+  state->router = proxy::Router::build(*state->config);
+  for (size_t i = 0; i < state->config->clusters.size(); i++) {
+    const config::ClusterConfig& cc = state->config->clusters[i];
+    proxy::BalancerOptions opts;
+    opts.seed = i * 7919 + 1;
+    if (previous != nullptr) {
+      for (const auto& old : previous->clusters) {
+        if (old->config().name == cc.name) opts.previous = &old->balancer().endpoints();
+      }
+    }
+    state->clusters.push_back(
+        std::make_unique<ClusterRuntime>(cc, proxy::makeBalancer(cc, opts)));
+  }
+  return state;
+}
+
+}  // namespace switchyard::server

@@ -1,0 +1,68 @@
+// ProxyState: everything a request needs that comes from one config
+// snapshot, built once per (re)load and immutable afterwards.
+//
+// Owns the router, each cluster's balancer and its per-worker idle
+// upstream pools. A connection takes a reference when it wakes up and keeps
+// it for that activation, so a reload never changes the routes under an
+// in-flight request; the old state (and its pooled upstream connections) is
+// freed when the last activation that uses it ends.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/balancer/balancer.h"
+#include "proxy/router/router.h"
+#include "proxy/upstream/idle_pool.h"
+#include "runtime/net/net.h"
+
+namespace switchyard::server {
+
+class ClusterRuntime {
+ public:
+  static constexpr size_t kMaxWorkers = 256;
+
+  ClusterRuntime(const config::ClusterConfig& config, std::unique_ptr<proxy::Balancer> balancer);
+  ~ClusterRuntime();
+
+  const config::ClusterConfig& config() const { return config_; }
+  proxy::Balancer& balancer() const { return *balancer_; }
+  // This worker's idle pool for `endpoint` (created on first use by the
+  // worker itself; only Tasks on that worker touch it).
+  upstream::IdlePool& pool(int worker, size_t endpoint) const;
+
+ private:
+  struct WorkerPools {
+    std::vector<upstream::IdlePool> by_endpoint;
+  };
+  const config::ClusterConfig& config_;
+  std::unique_ptr<proxy::Balancer> balancer_;
+  mutable std::array<std::atomic<WorkerPools*>, kMaxWorkers> pools_{};
+};
+
+struct ProxyState {
+  std::shared_ptr<const config::Config> config;
+  std::unique_ptr<const proxy::Router> router;
+  std::vector<std::unique_ptr<ClusterRuntime>> clusters;  // Config::clusters order
+  // Which bound listener serves which Config::listeners entry in this
+  // snapshot (by handle identity: names and settings may change on reload).
+  std::vector<std::pair<const void*, size_t>> listener_slots;
+
+  // Config::listeners index for a listener handle, or SIZE_MAX when this
+  // snapshot no longer has it.
+  size_t listenerSlot(const void* handle) const {
+    for (const auto& [h, i] : listener_slots) {
+      if (h == handle) return i;
+    }
+    return SIZE_MAX;
+  }
+
+  // Builds the state; `previous` lets endpoint health carry over a reload.
+  static std::shared_ptr<ProxyState> build(std::shared_ptr<const config::Config> config,
+                                           const ProxyState* previous);
+};
+
+}  // namespace switchyard::server

@@ -1,0 +1,218 @@
+#include "proxy/server/server.h"
+
+#include <cerrno>
+
+#include "proxy/server/connection.h"
+
+namespace switchyard::server {
+namespace {
+// One buffer size for every connection: 16 KiB is twice nginx's default
+// large header buffer (8k) and keeps an active connection's three buffers
+// at 48 KiB. It also caps a request head: heads larger than this get 431
+// even when limits.max_header_bytes allows more (docs/CONFIG.md says so).
+constexpr size_t kBufferSize = 16 * 1024;
+constexpr size_t kFreeBuffersPerWorker = 256;
+
+// Which bound socket a config listener is, across reloads: its address.
+// Port 0 is the exception: any number of listeners may ask for "ip:0"
+// (docs/CONFIG.md: port 0 never conflicts) and each gets its own socket,
+// so the address alone would mix them up; the name tells them apart.
+std::string listenerIdentity(const config::ListenerConfig& lc) {
+  std::string id = lc.address.toString();
+  if (lc.address.port == 0) id += " " + lc.name;
+  return id;
+}
+}  // namespace
+
+Server::Server(std::shared_ptr<const config::Config> initial)
+    : buffers_(kBufferSize, kFreeBuffersPerWorker), initial_(std::move(initial)) {}
+
+Server::~Server() {
+  for (auto& l : listeners_) stopListener(*l);
+}
+
+std::shared_ptr<const ProxyState> Server::state() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_;
+}
+
+void Server::publish(std::shared_ptr<ProxyState> state,
+                     std::vector<std::shared_ptr<ListenerHandle>> listeners) {
+  for (size_t i = 0; i < state->config->listeners.size(); i++) {
+    const std::string key = listenerIdentity(state->config->listeners[i]);
+    for (const auto& l : listeners) {
+      if (l->identity == key) {
+        state->listener_slots.emplace_back(l.get(), i);
+        l->max_connections.store(state->config->listeners[i].limits.max_connections,
+                                 std::memory_order_relaxed);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  state_ = std::move(state);
+  listeners_ = std::move(listeners);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::error_code Server::startListener(const config::ListenerConfig& lc,
+                                      std::shared_ptr<ListenerHandle>& out,
+                                      std::string& error_text) {
+  auto h = std::make_shared<ListenerHandle>();
+  h->address_key = lc.address.toString();
+  h->identity = listenerIdentity(lc);
+  std::error_code ec;
+  rt::net::ListenOptions opts;
+  h->socket = rt::net::TcpListener::bind(h->address_key, opts, ec);
+  if (ec) {
+    error_text = "listener \"" + lc.name + "\" on " + h->address_key + ": " + ec.message();
+    return ec;
+  }
+  h->bound = h->socket.localAddress();
+  h->max_connections.store(lc.limits.max_connections, std::memory_order_relaxed);
+  h->accept_done.add(1);
+  rt::go([this, h] {
+    acceptLoop(this, h);
+    h->accept_done.done();
+  });
+  out = std::move(h);
+  return {};
+}
+
+void Server::stopListener(ListenerHandle& l) {
+  if (l.stopping.exchange(true, std::memory_order_acq_rel)) return;
+  l.socket.interrupt();
+  l.accept_done.wait();
+  l.socket.close();
+}
+
+void Server::acceptLoop(Server* server, std::shared_ptr<ListenerHandle> l) {
+  while (!l->stopping.load(std::memory_order_acquire)) {
+    // At the connection limit, leave new clients in the kernel's backlog
+    // (as HAProxy's maxconn does) rather than accepting and dropping them.
+    for (int i = 0; i < 200000 && !l->stopping.load(std::memory_order_acquire) &&
+                    static_cast<uint64_t>(l->active.load(std::memory_order_relaxed)) >=
+                        l->max_connections.load(std::memory_order_relaxed);
+         i++) {
+      rt::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::error_code ec;
+    rt::net::TcpConn conn = l->socket.accept(ec);
+    if (ec) {
+      if (ec == std::errc::operation_canceled || l->stopping.load(std::memory_order_acquire)) {
+        break;
+      }
+      // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on the error.
+      rt::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    ClientConnection::start(server, l, std::move(conn));
+  }
+}
+
+std::error_code Server::start(std::string& error_text) {
+  std::vector<std::shared_ptr<ListenerHandle>> started;
+  for (const auto& lc : initial_->listeners) {
+    std::shared_ptr<ListenerHandle> h;
+    if (std::error_code ec = startListener(lc, h, error_text)) {
+      for (auto& s : started) stopListener(*s);
+      return ec;
+    }
+    started.push_back(std::move(h));
+  }
+  publish(ProxyState::build(initial_, nullptr), std::move(started));
+  return {};
+}
+
+std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> next) {
+  std::vector<std::string> log;
+  std::shared_ptr<const ProxyState> previous = state();
+  std::vector<std::shared_ptr<ListenerHandle>> current;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    current = listeners_;
+  }
+  std::vector<std::shared_ptr<ListenerHandle>> kept, to_stop;
+  for (auto& l : current) {
+    bool still = false;
+    for (const auto& lc : next->listeners) still = still || listenerIdentity(lc) == l->identity;
+    (still ? kept : to_stop).push_back(l);
+  }
+  for (const auto& lc : next->listeners) {
+    const std::string key = listenerIdentity(lc);
+    bool have = false;
+    for (auto& l : kept) have = have || l->identity == key;
+    if (have) continue;
+    std::shared_ptr<ListenerHandle> h;
+    std::string err;
+    if (startListener(lc, h, err)) {
+      log.push_back("reload: cannot open " + err + "; the listener stays closed");
+      continue;
+    }
+    log.push_back("reload: opened listener \"" + lc.name + "\" on " + h->bound.toString());
+    kept.push_back(std::move(h));
+  }
+  publish(ProxyState::build(std::move(next), previous.get()), kept);
+  for (auto& l : to_stop) {
+    stopListener(*l);
+    log.push_back("reload: closed listener on " + l->address_key);
+  }
+  return log;
+}
+
+void Server::drain(std::chrono::nanoseconds timeout) {
+  draining_.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<ListenerHandle>> current;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    current = listeners_;
+  }
+  for (auto& l : current) stopListener(*l);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Idle connections close now; active ones finish their request with
+  // "Connection: close". Re-scan: a connection can go idle meanwhile.
+  for (int round = 0; round < 100000; round++) {
+    std::vector<ClientConnection*> closed;
+    {
+      std::lock_guard<std::mutex> lock(conns_mu_);
+      for (ClientConnection* c = conns_; c != nullptr; c = c->next) {
+        if (c->closeIfIdle()) closed.push_back(c);
+      }
+    }
+    for (ClientConnection* c : closed) c->finishClose();
+    if (conn_count_.load(std::memory_order_acquire) == 0) return;
+    if (std::chrono::steady_clock::now() >= deadline) return;
+    rt::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<std::pair<std::string, rt::net::Address>> Server::boundListeners() const {
+  std::vector<std::pair<std::string, rt::net::Address>> out;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  for (const auto& l : listeners_) {
+    std::string name;
+    size_t slot = state_->listenerSlot(l.get());
+    if (slot != SIZE_MAX) name = state_->config->listeners[slot].name;
+    out.emplace_back(name, l->bound);
+  }
+  return out;
+}
+
+int64_t Server::activeConnections() const { return conn_count_.load(std::memory_order_acquire); }
+
+void Server::addConnection(ClientConnection* c) {
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  c->prev = nullptr;
+  c->next = conns_;
+  if (conns_ != nullptr) conns_->prev = c;
+  conns_ = c;
+  conn_count_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Server::removeConnection(ClientConnection* c) {
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  if (c->prev != nullptr) c->prev->next = c->next; else conns_ = c->next;
+  if (c->next != nullptr) c->next->prev = c->prev;
+  conn_count_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+}  // namespace switchyard::server

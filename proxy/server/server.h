@@ -1,0 +1,98 @@
+// Server: the proxy's data plane for one process.
+//
+// Owns the listeners (bound by address; a reload opens and closes them by
+// diff, so unchanged addresses keep their sockets and refuse nobody), the
+// current ProxyState (routes, clusters, pools) and the registry of client
+// connections used for draining. Runs inside the runtime: start(), apply()
+// and drain() are called from Tasks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/server/buffer_pool.h"
+#include "proxy/server/proxy_state.h"
+#include "runtime/net/net.h"
+#include "runtime/sync/sync.h"
+
+namespace switchyard::server {
+
+class ClientConnection;
+
+// A bound listener: its socket and accept Task. Connections keep it alive.
+// Its settings come from each ProxyState snapshot (listener_slots), never
+// from here, so a reload can change them without touching this object.
+struct ListenerHandle {
+  std::string address_key;  // HostPort::toString(): what was bound
+  // The identity across reloads: the address, and for port 0 also the name
+  // (two listeners may both ask for "127.0.0.1:0"; see listenerIdentity()).
+  std::string identity;
+  rt::net::TcpListener socket;
+  rt::net::Address bound;        // the real address (port 0 resolved)
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> active{0};  // open client connections
+  std::atomic<uint64_t> max_connections{0};
+  rt::WaitGroup accept_done;
+};
+
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const config::Config> initial);
+  ~Server();
+
+  // Binds every listener and starts accepting. On error, nothing is left
+  // bound and the error names the listener.
+  std::error_code start(std::string& error_text);
+
+  // Swaps in a new snapshot: new connections and new requests on kept-alive
+  // connections see it; in-flight requests finish on the old one. Listeners
+  // are opened and closed by address diff. Returns log lines.
+  std::vector<std::string> apply(std::shared_ptr<const config::Config> next);
+
+  // SIGTERM: stop accepting, close idle connections, let active ones finish
+  // their request (with Connection: close) until `timeout`, then return.
+  void drain(std::chrono::nanoseconds timeout);
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+
+  // The state a connection activation uses (a reference per activation).
+  std::shared_ptr<const ProxyState> state() const;
+  // Bumped by every publish: a connection compares it between requests to
+  // pick up a reload without taking the lock each time.
+  uint64_t stateGeneration() const { return generation_.load(std::memory_order_acquire); }
+  BufferPool& buffers() { return buffers_; }
+
+  std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
+  int64_t activeConnections() const;
+
+  // ClientConnection registry.
+  void addConnection(ClientConnection* c);
+  void removeConnection(ClientConnection* c);
+
+ private:
+  std::error_code startListener(const config::ListenerConfig& lc,
+                                std::shared_ptr<ListenerHandle>& out, std::string& error_text);
+  void stopListener(ListenerHandle& l);
+  static void acceptLoop(Server* server, std::shared_ptr<ListenerHandle> l);
+  void publish(std::shared_ptr<ProxyState> state,
+               std::vector<std::shared_ptr<ListenerHandle>> listeners);
+
+  BufferPool buffers_;
+  std::shared_ptr<const config::Config> initial_;
+  mutable std::mutex state_mu_;
+  std::shared_ptr<const ProxyState> state_;
+  std::atomic<uint64_t> generation_{0};
+  std::vector<std::shared_ptr<ListenerHandle>> listeners_;  // guarded by state_mu_
+  std::atomic<bool> draining_{false};
+
+  std::mutex conns_mu_;
+  ClientConnection* conns_ = nullptr;  // intrusive list head, guarded by conns_mu_
+  std::atomic<int64_t> conn_count_{0};
+};
+
+}  // namespace switchyard::server

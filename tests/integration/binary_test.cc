@@ -1,0 +1,264 @@
+// The real switchyard binary, as an operator runs it: --version, --check
+// (exit 0 for a valid file, 1 with file:line:col for an invalid one), then
+// a server on a temporary config with port 0 (the bound port is read from
+// its log line), reloaded by SIGHUP (a valid file changes the answer, an
+// invalid one keeps the running config) and stopped by SIGTERM (exit 0
+// within a few seconds). Only processes started here are signalled, by pid.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "tests/integration/http_wire.h"
+#include "tests/integration/proxy_harness.h"
+
+extern char** environ;
+
+namespace switchyard::itest {
+namespace {
+
+// The binary, through the runfiles tree (the test's working directory).
+constexpr const char* kBinary = "proxy/switchyard";
+
+std::string tempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  // Write then rename, as an operator's editor or config management would:
+  // a SIGHUP never sees half a file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+// A child process with its stdout and stderr captured by reader threads.
+class Process {
+ public:
+  explicit Process(std::vector<std::string> args) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    std::vector<char*> argv;
+    args.insert(args.begin(), kBinary);
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, kBinary, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    ::close(err[1]);
+    out_reader_ = std::thread([this, fd = out[0]] { drain(fd, out_); });
+    err_reader_ = std::thread([this, fd = err[0]] { drain(fd, err_); });
+  }
+
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);  // only the child this object started
+      wait(patience(5s));
+    }
+    if (out_reader_.joinable()) out_reader_.join();
+    if (err_reader_.joinable()) err_reader_.join();
+  }
+
+  bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) {
+    if (pid_ > 0 && !exited_) ::kill(pid_, sig);
+  }
+
+  // Waits for the exit; returns the exit status, or -1 on timeout or when
+  // killed by a signal.
+  int wait(Ms timeout) {
+    if (exited_) return status_;
+    const auto end = Clock::now() + timeout;
+    for (;;) {
+      int raw = 0;
+      pid_t r = ::waitpid(pid_, &raw, WNOHANG);
+      if (r == pid_) {
+        exited_ = true;
+        status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        // Everything it wrote is in the pipes: read it all before anyone
+        // looks at out() or err().
+        if (out_reader_.joinable()) out_reader_.join();
+        if (err_reader_.joinable()) err_reader_.join();
+        return status_;
+      }
+      if (Clock::now() >= end) return -1;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  std::string out() {
+    std::lock_guard<std::mutex> l(mu_);
+    return out_;
+  }
+  std::string err() {
+    std::lock_guard<std::mutex> l(mu_);
+    return err_;
+  }
+
+  // Waits until stderr matches `re`; returns the match's first group.
+  std::optional<std::string> waitForErr(const std::regex& re, Ms timeout) {
+    std::unique_lock<std::mutex> l(mu_);
+    std::smatch m;
+    if (cv_.wait_for(l, timeout, [&] { return std::regex_search(err_, m, re); })) {
+      return m.size() > 1 ? m[1].str() : m[0].str();
+    }
+    return std::nullopt;
+  }
+  // Number of times `needle` occurs in stderr so far.
+  size_t errCount(const std::string& needle) {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t n = 0;
+    for (size_t at = err_.find(needle); at != std::string::npos; at = err_.find(needle, at + 1)) n++;
+    return n;
+  }
+
+ private:
+  void drain(int fd, std::string& into) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      std::lock_guard<std::mutex> l(mu_);
+      into.append(buf, static_cast<size_t>(n));
+      cv_.notify_all();
+    }
+    ::close(fd);
+  }
+
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = -1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string out_;  // guarded by mu_
+  std::string err_;  // guarded by mu_
+  std::thread out_reader_;
+  std::thread err_reader_;
+};
+
+constexpr std::string_view kServeConfig = R"toml([admin]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[runtime]
+workers = 2
+
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+timeouts = { idle = "30s" }
+
+[[route]]
+name = "hello"
+direct_response = { status = 200, body = "{BODY}" }
+)toml";
+
+TEST(BinaryTest, Version) {
+  Process p({"--version"});
+  ASSERT_TRUE(p.started());
+  EXPECT_EQ(p.wait(patience(10s)), 0);
+  EXPECT_EQ(p.out().rfind("switchyard ", 0), 0u) << p.out();
+}
+
+TEST(BinaryTest, UnknownArgumentExits2) {
+  Process p({"--frobnicate"});
+  ASSERT_TRUE(p.started());
+  EXPECT_EQ(p.wait(patience(10s)), 2);
+  EXPECT_NE(p.err().find("usage:"), std::string::npos) << p.err();
+}
+
+TEST(BinaryTest, CheckAcceptsAValidFile) {
+  const std::string path = tempPath("valid.toml");
+  writeFile(path, fill(std::string(kServeConfig), {{"BODY", "ok"}}));
+  Process p({"--check", "-c", path});
+  ASSERT_TRUE(p.started());
+  EXPECT_EQ(p.wait(patience(10s)), 0) << p.err();
+  EXPECT_NE(p.out().find("is ok"), std::string::npos) << p.out();
+}
+
+TEST(BinaryTest, CheckRefusesAnInvalidFileWithPositions) {
+  const std::string path = tempPath("invalid.toml");
+  writeFile(path,
+            "[[listener]]\n"
+            "name = \"main\"\n"
+            "address = \"8080\"\n"             // line 3: not host:port
+            "\n"
+            "[[route]]\n"
+            "cluster = \"nowhere\"\n");        // line 6: no such cluster
+  Process p({"--check", "-c", path});
+  ASSERT_TRUE(p.started());
+  EXPECT_EQ(p.wait(patience(10s)), 1);
+  const std::string err = p.err();
+  EXPECT_TRUE(std::regex_search(err, std::regex(std::regex_replace(
+                                         path, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                                     R"(:3:\d+: listener\[0\]\.address)")))
+      << err;
+  EXPECT_TRUE(std::regex_search(err, std::regex(R"(:6:\d+: route\[0\]\.cluster)"))) << err;
+  EXPECT_NE(err.find("is invalid"), std::string::npos) << err;
+}
+
+TEST(BinaryTest, ServesReloadsOnSighupAndDrainsOnSigterm) {
+  const std::string path = tempPath("serve.toml");
+  writeFile(path, fill(std::string(kServeConfig), {{"BODY", "first"}}));
+  Process p({"-c", path});
+  ASSERT_TRUE(p.started());
+  std::optional<std::string> port_text =
+      p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"), patience(10s));
+  ASSERT_TRUE(port_text) << p.err();
+  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+
+  Client kept(port);  // a keep-alive connection across every step below
+  EXPECT_EQ(kept.get("/").body, "first");
+
+  // A valid change: new requests (also on the kept connection) see it.
+  writeFile(path, fill(std::string(kServeConfig), {{"BODY", "second"}}));
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitForErr(std::regex("reloaded "), patience(10s))) << p.err();
+  EXPECT_EQ(kept.get("/").body, "second");
+  EXPECT_EQ(Client(port).get("/").body, "second");
+
+  // An invalid file: logged with its position, the running config stays.
+  writeFile(path, "[[listener]]\nname = \"main\"\naddress = \"nonsense\"\n");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.waitForErr(std::regex("keeping the running configuration"), patience(10s)))
+      << p.err();
+  EXPECT_TRUE(std::regex_search(p.err(), std::regex(R"(reload failed: .*:3:\d+:)"))) << p.err();
+  EXPECT_EQ(kept.get("/").body, "second");
+  EXPECT_EQ(Client(port).get("/").body, "second");
+  EXPECT_EQ(p.errCount("reloaded "), 1u);
+
+  // SIGTERM: the idle connection is closed, the process exits 0.
+  const auto start = Clock::now();
+  p.signal(SIGTERM);
+  EXPECT_TRUE(kept.waitClosed(patience(3s)));
+  EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
+  EXPECT_LT(Clock::now() - start, patience(5s));
+  EXPECT_NE(p.err().find("draining"), std::string::npos) << p.err();
+  Client after(port, 1s);
+  EXPECT_FALSE(after.connected());
+}
+
+}  // namespace
+}  // namespace switchyard::itest

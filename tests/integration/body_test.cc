@@ -1,0 +1,174 @@
+// Large bodies through the proxy, checksummed on both ends (FNV-1a 64 of
+// the decoded bytes): 10 MiB requests with Content-Length and chunked,
+// 10 MiB responses with Content-Length, chunked and close-delimited
+// framing. The proxy's buffers are 16 KiB (server.cc), so every one of
+// these streams; the two *Streams* tests show it: the far end receives the
+// start of a body while the near end has not sent the rest yet.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/integration/origin.h"
+#include "tests/integration/proxy_harness.h"
+
+namespace switchyard::itest {
+namespace {
+
+constexpr size_t kBig = 10 << 20;
+
+constexpr std::string_view kConfig = R"toml(
+[log]
+access = "off"
+
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+
+[[route]]
+cluster = "origin"
+
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+)toml";
+
+std::string configFor(const Origin& origin) {
+  return fill(std::string(kConfig), {{"ORIGIN", origin.address()}});
+}
+
+// Chunked encoding with irregular chunk sizes (1 byte .. 64 KiB).
+std::string chunked(std::string_view body) {
+  std::string out;
+  size_t at = 0;
+  uint64_t x = 12345;
+  while (at < body.size()) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    size_t n = std::min<size_t>(body.size() - at, 1 + (x >> 33) % (64 * 1024));
+    char size_line[32];
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+    out += size_line;
+    out.append(body.substr(at, n));
+    out += "\r\n";
+    at += n;
+  }
+  out += "0\r\n\r\n";
+  return out;
+}
+
+TEST(BodyTest, TenMiBRequestWithContentLength) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  const std::string body = patternBytes(kBig, 1);
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.send(body));
+  Message m = c.response();
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.header("X-Request-Body-Length"), std::to_string(kBig));
+  EXPECT_EQ(m.header("X-Request-Body-Hash"), hex(fnv1a(body)));
+  EXPECT_EQ(c.get("/after").status, 200);  // the connection is still in step
+}
+
+TEST(BodyTest, TenMiBChunkedRequest) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  const std::string body = patternBytes(kBig, 2);
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: example.com\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(c.send(chunked(body)));
+  Message m = c.response();
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.header("X-Request-Body-Length"), std::to_string(kBig));
+  EXPECT_EQ(m.header("X-Request-Body-Hash"), hex(fnv1a(body)));
+  // The origin got it chunked (forwarded verbatim, not re-framed).
+  ASSERT_EQ(origin.received().size(), 1u);
+  EXPECT_TRUE(origin.received()[0].chunked);
+  EXPECT_EQ(c.get("/after").status, 200);
+}
+
+// An origin that answers /cl, /chunked and /close with a 10 MiB body.
+std::string bigResponse(const Message& r, OriginConn& conn) {
+  const std::string body = patternBytes(kBig, 3);
+  const std::string hash = hex(fnv1a(body));
+  if (r.target == "/chunked") {
+    return "HTTP/1.1 200 OK\r\nX-Body-Hash: " + hash + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           chunked(body);
+  }
+  if (r.target == "/close") {
+    conn.send("HTTP/1.1 200 OK\r\nX-Body-Hash: " + hash + "\r\nConnection: close\r\n\r\n");
+    conn.send(body);
+    ::shutdown(conn.stream.fd(), SHUT_WR);
+    return "";
+  }
+  return makeResponse(200, body, {{"X-Body-Hash", hash}});
+}
+
+TEST(BodyTest, TenMiBResponsesInEveryFraming) {
+  Origin origin(httpHandler(bigResponse));
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  for (const char* target : {"/cl", "/chunked"}) {
+    Message m = c.get(target);
+    ASSERT_EQ(m.status, 200) << target;
+    EXPECT_EQ(m.body.size(), kBig) << target;
+    EXPECT_EQ(hex(fnv1a(m.body)), m.header("X-Body-Hash")) << target;
+  }
+  // Close-delimited: the proxy relays it and closes the client connection.
+  Message m = c.get("/close");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.body.size(), kBig);
+  EXPECT_EQ(hex(fnv1a(m.body)), m.header("X-Body-Hash"));
+  EXPECT_TRUE(c.waitClosed(patience(2s)));
+}
+
+TEST(BodyTest, RequestBodyStreamsToTheOrigin) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  const std::string body = patternBytes(kBig, 4);
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.send(std::string_view(body).substr(0, 1 << 20)));
+  // The origin sees most of the first MiB before the rest is even sent.
+  EXPECT_TRUE(Origin::eventually([&] { return origin.bytesReceived() >= (512u << 10); }, 5s))
+      << origin.bytesReceived();
+  ASSERT_TRUE(c.send(std::string_view(body).substr(1 << 20)));
+  Message m = c.response();
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.header("X-Request-Body-Hash"), hex(fnv1a(body)));
+}
+
+TEST(BodyTest, ResponseBodyStreamsToTheClient) {
+  std::atomic<bool> client_got_first_part{false};
+  const std::string body = patternBytes(kBig, 5);
+  Origin origin([&](OriginConn& conn) {
+    Message req;
+    if (!conn.readRequest(req)) return;
+    conn.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    conn.send(std::string_view(body).substr(0, 1 << 20));
+    // Hold the rest back until the client has seen the start.
+    Origin::eventually([&] { return client_got_first_part.load(); }, 5s);
+    conn.send(std::string_view(body).substr(1 << 20));
+  });
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send(makeGet("/stream")));
+  std::string head;
+  ASSERT_TRUE(c.stream().readHead(head));
+  std::string got;
+  ASSERT_TRUE(c.stream().readExact(512 << 10, got));
+  client_got_first_part = true;
+  ASSERT_TRUE(c.stream().readExact(body.size() - got.size(), got));
+  EXPECT_EQ(fnv1a(got), fnv1a(body));
+}
+
+}  // namespace
+}  // namespace switchyard::itest
