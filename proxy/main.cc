@@ -6,8 +6,9 @@
 //   switchyard --version
 //
 // Signals are ordinary runtime events here (a Task reads a signalfd):
-// SIGHUP reloads the file (an invalid one keeps the running config),
-// SIGTERM and SIGINT drain: stop accepting, close idle connections, let
+// SIGHUP reloads the file (an invalid one keeps the running config) and
+// reopens the access log, SIGUSR1 only reopens it (logrotate), SIGTERM and
+// SIGINT drain: stop accepting, close idle connections, let
 // in-flight requests finish for up to 30 s.
 #include <signal.h>
 
@@ -22,6 +23,7 @@
 #include "config/reload.h"
 #include "config/runtime_settings.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/log/access_log.h"
 #include "proxy/metrics/config_collector.h"
 #include "proxy/metrics/metrics_registry.h"
 #include "proxy/metrics/runtime_collector.h"
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
   }
 
   rt::Options opts = config::toRuntimeOptions(cfg->runtime);
-  opts.notify_signals = {SIGHUP, SIGTERM, SIGINT};
+  opts.notify_signals = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
   int exit_code = 0;
   rt::run(opts, [&] {
     config::ConfigStore store(cfg);
@@ -113,10 +115,23 @@ int main(int argc, char** argv) {
     registry.add(std::make_shared<proxy::metrics::RuntimeCollector>());
     registry.add(std::make_shared<proxy::metrics::ConfigCollector>(store));
     server::Server proxy(cfg);
+    log::AccessLog access_log(cfg->log.access_target, cfg->log.access_path,
+                              cfg->log.access_format);
     std::string error;
+    if (!access_log.start(error)) {
+      logLine("cannot open the access log: " + error);
+      exit_code = 1;
+      return;
+    }
+    proxy.setObservers(
+        [&registry](const config::Config& c) {
+          return registry.proxyStats().publish(c, rt::workers());
+        },
+        cfg->log.access_target == config::AccessLogTarget::kOff ? nullptr : &access_log);
     if (proxy.start(error)) {
       logLine("cannot start: " + error);
       exit_code = 1;
+      access_log.stop();
       return;
     }
     admin::AdminServer admin_server(proxy, store, [&registry] { return registry.renderMetrics(); });
@@ -124,6 +139,7 @@ int main(int argc, char** argv) {
       logLine("cannot start the admin listener: " + error);
       exit_code = 1;
       proxy.drain(std::chrono::seconds(0));
+      access_log.stop();
       return;
     }
     store.subscribe([&](const std::shared_ptr<const config::Config>& previous,
@@ -141,18 +157,24 @@ int main(int argc, char** argv) {
             " with " + std::to_string(rt::workers()) + " workers");
 
     std::error_code ec;
-    rt::net::SignalReader signals({SIGHUP, SIGTERM, SIGINT}, ec);
+    rt::net::SignalReader signals({SIGHUP, SIGTERM, SIGINT, SIGUSR1}, ec);
     if (ec) {
       logLine("cannot read signals: " + ec.message());
       exit_code = 1;
       proxy.drain(std::chrono::seconds(0));
       admin_server.stop();
+      access_log.stop();
       return;
     }
     for (;;) {
       std::optional<int> sig = signals.wait(rt::net::kNoDeadline, ec);
       if (!sig) continue;
+      if (*sig == SIGUSR1) {
+        access_log.reopen();  // logrotate moved the file
+        continue;
+      }
       if (*sig == SIGHUP) {
+        access_log.reopen();
         if (config_path.empty()) {
           logLine("SIGHUP: running the embedded default, nothing to reload");
           continue;
@@ -171,6 +193,7 @@ int main(int argc, char** argv) {
       logLine(std::string("received ") + strsignal(*sig) + ": draining");
       proxy.drain(kDrainTimeout);
       admin_server.stop();
+      access_log.stop();
       break;
     }
   });

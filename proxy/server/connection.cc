@@ -166,7 +166,38 @@ class Exchange {
     bool has_body = false;
   };
 
+  // What one request did, for the metrics and the access log. The strings
+  // are copied out of the head (whose bytes may be gone by the end), and
+  // only when an access log is configured.
+  struct Record {
+    int64_t start_ns = 0;       // steady clock
+    int64_t start_unix_ns = 0;  // wall clock, for the log line
+    int64_t sched_delay_at_start = 0;
+    size_t route = proxy::metrics::ProxyStats::kNoRoute;
+    size_t cluster = proxy::metrics::ProxyStats::kNoCluster;
+    const proxy::RouteMatch* match = nullptr;
+    size_t endpoint = SIZE_MAX;  // Config::clusters[cluster].endpoints index
+    int64_t upstream_start_ns = 0;
+    int status = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint8_t version_minor = 1;
+    struct Text {
+      char data[256];
+      uint16_t len = 0;
+      void set(std::string_view s) {
+        len = static_cast<uint16_t>(std::min(s.size(), sizeof data));
+        std::memcpy(data, s.data(), len);
+      }
+      std::string_view view() const { return {data, len}; }
+    };
+    Text method, target, host, user_agent, referer;
+  };
+  void beginRecord(const http::RequestHead* head);
+  void finishRecord();
+
   Outcome handle(RequestParser& rp);
+  Outcome handleRouted(RequestParser& rp);
   Outcome answer(RequestParser& rp, const RequestFacts& req, int status, std::string_view body);
   Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
   bool readClient(Deadline d, std::error_code& ec);
@@ -185,6 +216,7 @@ class Exchange {
   Buffers& bufs_;
   size_t cap_;
   Window in_;
+  Record rec_;
 };
 
 bool Exchange::readClient(Deadline d, std::error_code& ec) {
@@ -194,17 +226,20 @@ bool Exchange::readClient(Deadline d, std::error_code& ec) {
   size_t n = client_.read(in_.buf + in_.end, cap_ - in_.end, ec);
   if (ec) return false;
   in_.end += n;
+  rec_.bytes_received += n;
   return true;
 }
 
 bool Exchange::writeClient(const char* data, size_t n) {
   std::error_code ec;
   client_.setWriteDeadline(after(listener_.timeouts.idle));
-  client_.write(data, n, ec);
+  const size_t written = client_.write(data, n, ec);
+  rec_.bytes_sent += written;
   return !ec;
 }
 
 void Exchange::respondError(int status, const char* reason, bool head_request) {
+  rec_.status = status;
   http::http1::SimpleResponse r;
   r.status = status;
   r.body = reason;
@@ -226,7 +261,9 @@ Exchange::Next Exchange::run() {
     for (;;) {
       ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
       if (r.event == ParseEvent::kError) {
+        beginRecord(nullptr);
         respondError(r.error.status, r.error.reason, false);
+        finishRecord();
         return Next::kClose;
       }
       in_.begin += r.consumed;
@@ -251,10 +288,14 @@ Exchange::Next Exchange::run() {
       if (head_deadline == kNoDeadline) head_deadline = after(listener_.timeouts.header_read);
       std::error_code ec;
       if (!readClient(head_deadline, ec)) {
-        if (!ec) {
-          respondError(431, "request head too large", false);
-        } else if (isTimeout(ec) && in_.end > in_.message_start) {
-          respondError(408, "request head timed out", false);
+        if (!ec || (isTimeout(ec) && in_.end > in_.message_start)) {
+          beginRecord(nullptr);
+          if (!ec) {
+            respondError(431, "request head too large", false);
+          } else {
+            respondError(408, "request head timed out", false);
+          }
+          finishRecord();
         }
         return Next::kClose;  // EOF between requests is a clean end
       }
@@ -270,6 +311,75 @@ Exchange::Next Exchange::run() {
 }
 
 Outcome Exchange::handle(RequestParser& rp) {
+  beginRecord(&rp.head());
+  const Outcome o = handleRouted(rp);
+  finishRecord();
+  return o;
+}
+
+void Exchange::beginRecord(const http::RequestHead* head) {
+  const uint64_t received_before = rec_.bytes_received;
+  rec_ = Record{};
+  rec_.bytes_received = received_before;  // bytes of this head read earlier
+  rec_.start_ns = nowNs();
+  rec_.sched_delay_at_start = rt::sched_delay().count();
+  log::AccessLog* log = server_.accessLog();
+  if (log == nullptr || head == nullptr) return;
+  rec_.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  rec_.version_minor = head->version_minor;
+  rec_.method.set(head->method_text);
+  rec_.target.set(head->target);
+  rec_.host.set(head->host);
+  if (const http::HeaderField* f = head->find("user-agent")) rec_.user_agent.set(f->value);
+  if (const http::HeaderField* f = head->find("referer")) rec_.referer.set(f->value);
+}
+
+void Exchange::finishRecord() {
+  const int64_t end = nowNs();
+  const int64_t upstream_ns =
+      rec_.endpoint != SIZE_MAX ? end - rec_.upstream_start_ns : int64_t{-1};
+  const int worker = rt::current_worker();
+  if (state_.stats != nullptr) {
+    state_.stats->requestDone(worker, listener_index_, rec_.route, rec_.cluster, rec_.status,
+                              end - rec_.start_ns, upstream_ns);
+    state_.stats->bytes(worker, listener_index_, rec_.bytes_received, rec_.bytes_sent);
+  }
+  if (log::AccessLog* log = server_.accessLog()) {
+    log::AccessRecord r;
+    r.client_ip = client_ip_;
+    r.method = rec_.method.len ? rec_.method.view() : std::string_view("-");
+    r.target = rec_.target.len ? rec_.target.view() : std::string_view("-");
+    r.version_minor = rec_.version_minor;
+    r.host = rec_.host.view();
+    r.user_agent = rec_.user_agent.view();
+    r.referer = rec_.referer.view();
+    r.listener = listener_.name;
+    if (rec_.match != nullptr) {
+      r.route = rec_.match->route_name;
+      if (!rec_.match->isDirectResponse()) r.cluster = rec_.match->cluster_name;
+    }
+    char upstream[300];
+    if (rec_.endpoint != SIZE_MAX && rec_.cluster < state_.config->clusters.size()) {
+      const config::HostPort& hp = state_.config->clusters[rec_.cluster].endpoints[rec_.endpoint];
+      const bool v6 = hp.kind == config::HostKind::kIpv6;
+      int n = std::snprintf(upstream, sizeof upstream, v6 ? "[%s]:%u" : "%s:%u", hp.host.c_str(),
+                            static_cast<unsigned>(hp.port));
+      if (n > 0) r.upstream = std::string_view(upstream, std::min<size_t>(n, sizeof upstream - 1));
+    }
+    r.status = rec_.status;
+    r.bytes_sent = rec_.bytes_sent;
+    r.total_ns = end - rec_.start_ns;
+    r.upstream_ns = upstream_ns;
+    r.sched_delay_ns = rt::sched_delay().count() - rec_.sched_delay_at_start;
+    r.unix_time_ns = rec_.start_unix_ns;
+    log->record(worker, r);
+  }
+  rec_.bytes_received = 0;
+}
+
+Outcome Exchange::handleRouted(RequestParser& rp) {
   const http::RequestHead& head = rp.head();
   RequestFacts req;
   req.method = head.method;
@@ -280,6 +390,11 @@ Outcome Exchange::handle(RequestParser& rp) {
   req.has_body = head.framing != BodyFraming::kNone;
 
   const proxy::RouteMatch* route = state_.router->match(listener_index_, head.host, head.path);
+  rec_.match = route;
+  if (route != nullptr) {
+    rec_.route = route->route_index;
+    if (!route->isDirectResponse()) rec_.cluster = route->cluster_index;
+  }
   if (route == nullptr) return answer(rp, req, 404, "no route for this request\n");
   if (route->isDirectResponse()) return answer(rp, req, route->status, route->body);
   return proxyTo(rp, req, *state_.clusters[route->cluster_index]);
@@ -312,6 +427,7 @@ Outcome Exchange::answer(RequestParser& rp, const RequestFacts& req, int status,
   const bool awaiting_continue = req.expect_continue && req.has_body && in_.begin == in_.end;
   const bool consumed = !awaiting_continue && discardBody(rp);
   const bool keep = req.keep_alive && !req.upgrade && consumed && !server_.draining();
+  rec_.status = status;
   http::http1::SimpleResponse r;
   r.status = status;
   r.body = body;
@@ -371,6 +487,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     const int worker = rt::current_worker();
     const size_t e = balancer.pick({worker, hash_key, excluded});
     const config::HostPort& endpoint = cc.endpoints[e];
+    rec_.endpoint = e;
+    rec_.upstream_start_ns = nowNs();
     // A retry never trusts the pool again.
     TcpConn up = attempt == 0 ? cluster.pool(worker, e).take(nowNs()) : TcpConn{};
     const bool reused = up.valid();
@@ -496,6 +614,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
             respondError(502, "response head too large\n", false);
             return Outcome::kClose;
           }
+          rec_.status = rh.status;
           if (!writeClient(bufs_.out, *n)) {
             up.close();
             return Outcome::kClose;
@@ -616,9 +735,21 @@ ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandl
   }
   listener_->active.fetch_add(1, std::memory_order_relaxed);
   server_->addConnection(this);
+  // Counted open and closed on the same snapshot's counters (the collector
+  // sums snapshots, so the gauge balances across reloads).
+  std::shared_ptr<const ProxyState> state = server_->state();
+  const size_t slot = state->listenerSlot(listener_.get());
+  if (state->stats != nullptr && slot != SIZE_MAX) {
+    opened_stats_ = state->stats;
+    opened_listener_ = slot;
+    opened_stats_->connectionOpened(rt::current_worker(), slot);
+  }
 }
 
 ClientConnection::~ClientConnection() {
+  if (opened_stats_ != nullptr) {
+    opened_stats_->connectionClosed(rt::current_worker(), opened_listener_);
+  }
   server_->removeConnection(this);
   listener_->active.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string_view>
 
+#include "proxy/metrics/proxy_stats.h"
 #include "runtime/net/net.h"
 #include "runtime/runtime.h"
 
@@ -84,6 +85,8 @@ class ClientConnection {
   std::atomic<int> state_{kActive};
   std::atomic<int> refs_{1};
   rt::CallbackTimer idle_timer_;
+  std::shared_ptr<proxy::metrics::ProxyStats> opened_stats_;
+  size_t opened_listener_ = 0;
 };
 
 }  // namespace switchyard::server

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "proxy/balancer/balancer.h"
+#include "proxy/metrics/proxy_stats.h"
 #include "proxy/router/router.h"
 #include "proxy/upstream/idle_pool.h"
 #include "runtime/net/net.h"
@@ -47,6 +48,9 @@ struct ProxyState {
   std::shared_ptr<const config::Config> config;
   std::unique_ptr<const proxy::Router> router;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters;  // Config::clusters order
+  // Request counters for this snapshot (a lease from the metrics registry;
+  // null when nobody collects metrics, e.g. in tests).
+  std::shared_ptr<proxy::metrics::ProxyStats> stats;
   // Which bound listener serves which Config::listeners entry in this
   // snapshot (by handle identity: names and settings may change on reload).
   std::vector<std::pair<const void*, size_t>> listener_slots;

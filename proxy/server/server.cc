@@ -38,6 +38,7 @@ std::shared_ptr<const ProxyState> Server::state() const {
 
 void Server::publish(std::shared_ptr<ProxyState> state,
                      std::vector<std::shared_ptr<ListenerHandle>> listeners) {
+  if (publish_stats_) state->stats = publish_stats_(*state->config);
   for (size_t i = 0; i < state->config->listeners.size(); i++) {
     const std::string key = listenerIdentity(state->config->listeners[i]);
     for (const auto& l : listeners) {

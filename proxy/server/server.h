@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/log/access_log.h"
+#include "proxy/metrics/proxy_stats.h"
 #include "proxy/server/buffer_pool.h"
 #include "proxy/server/proxy_state.h"
 #include "runtime/net/net.h"
@@ -45,6 +48,17 @@ class Server {
  public:
   explicit Server(std::shared_ptr<const config::Config> initial);
   ~Server();
+
+  // Who observes requests, set before start(): `publish_stats` returns the
+  // counters for a config snapshot (called at start and on every reload);
+  // `access_log` gets one line per request. Both optional.
+  using StatsPublisher =
+      std::function<std::shared_ptr<proxy::metrics::ProxyStats>(const config::Config&)>;
+  void setObservers(StatsPublisher publish_stats, log::AccessLog* access_log) {
+    publish_stats_ = std::move(publish_stats);
+    access_log_ = access_log;
+  }
+  log::AccessLog* accessLog() const { return access_log_; }
 
   // Binds every listener and starts accepting. On error, nothing is left
   // bound and the error names the listener.
@@ -83,6 +97,8 @@ class Server {
                std::vector<std::shared_ptr<ListenerHandle>> listeners);
 
   BufferPool buffers_;
+  StatsPublisher publish_stats_;
+  log::AccessLog* access_log_ = nullptr;
   std::shared_ptr<const config::Config> initial_;
   mutable std::mutex state_mu_;
   std::shared_ptr<const ProxyState> state_;
