@@ -26,9 +26,11 @@
 // (read, write, accept, connect, wait) are for Tasks; called from a plain
 // thread they fail with operation_not_permitted instead of waiting.
 //
-// Platforms: net.cc uses accept4/SOCK_NONBLOCK/TCP_KEEPIDLE (Linux, and
-// FreeBSD); SignalReader exists for Linux only (signal_linux.cc): the
-// self-pipe version for the BSDs is not written yet.
+// Platforms: Linux (>= 4.18) only so far. net.cc uses accept4,
+// SOCK_NONBLOCK, TCP_KEEPIDLE and TCP_INQ (Linux; the BSDs lack TCP_INQ and
+// would skip the "queue drained" shortcut in read()); SignalReader is a
+// signalfd (signal_linux.cc): the self-pipe version for the BSDs is not
+// written yet.
 #pragma once
 
 #include <sys/socket.h>
@@ -81,8 +83,8 @@ class TcpConn {
   TcpConn(const TcpConn&) = delete;
   TcpConn& operator=(const TcpConn&) = delete;
 
-  // Takes ownership of a connected socket (made non-blocking here); on
-  // failure the fd is closed.
+  // Takes ownership of a connected socket (made non-blocking here, and
+  // TCP_INQ turned on if it is TCP); on failure the fd is closed.
   static TcpConn adopt(int fd, std::error_code& ec);
 
   bool valid() const { return fd_ >= 0; }
