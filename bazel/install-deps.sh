@@ -19,6 +19,14 @@ packages=(
   g++                  # the default C++ toolchain
 )
 
+# `install-deps.sh --tests`: also what the test suite checks with, not what it builds
+# with (bazel/test.sh passes it).
+if [[ "${1:-}" == --tests ]]; then
+  packages+=(
+    prometheus           # promtool: tests/unit/proxy/metrics:promtool_test validates /metrics
+  )
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

@@ -23,7 +23,7 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
-if ! bazel/install-deps.sh; then
+if ! bazel/install-deps.sh --tests; then
   echo "test.sh: installing the build packages failed" >&2
   echo "0 passed, 1 failed"
   [[ -n "${SUMMARY_FILE:-}" ]] && echo "passed=0 failed=1" >>"$SUMMARY_FILE"
