@@ -422,8 +422,13 @@ top:
     goto top;
   }
   Processor* p = m->p;
-  int64_t now = nanotime();
-  if (p->timers.nextWhen() <= now) p->timers.runExpired(now);
+  // The clock only when something needs it (a timer here, or stealing):
+  // on a busy P without timers it is most of a scheduling round's cost.
+  int64_t now = 0;
+  if (const int64_t next = p->timers.nextWhen(); next != TimerHeap::kNever) {
+    now = nanotime();
+    if (next <= now) p->timers.runExpired(now);
+  }
 
   if (p->schedtick.load(std::memory_order_relaxed) % 61 == 0 &&
       sched->runqsize.load(std::memory_order_acquire) > 0) {
@@ -458,6 +463,7 @@ top:
   if (m->spinning.load(std::memory_order_relaxed) ||
       2 * sched->nmspinning.load(std::memory_order_acquire) < busy) {
     if (!m->spinning.load(std::memory_order_relaxed)) becomeSpinning(m);
+    if (now == 0) now = nanotime();
     if (Task* t = stealWork(m, now, inherit)) return t;
   }
 
@@ -657,8 +663,11 @@ void afterSwitch(Machine* m, Task* t) {
 
 void execute(Machine* m, Task* t, bool inherit) {
   Processor* p = m->p;
-  if (!inherit) p->schedtick.fetch_add(1, std::memory_order_relaxed);
-  p->switches.fetch_add(1, std::memory_order_relaxed);
+  // Only the M holding p writes these: a load and a store, not a locked add.
+  if (!inherit) {
+    p->schedtick.store(p->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  p->switches.store(p->switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (!t->started) {
     t->stack = p->stacks.get(sched->stacks);
     context::prepare(t->ctx, t->stack.bottom, t->stack.size, taskEntry, t);

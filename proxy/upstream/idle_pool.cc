@@ -23,7 +23,8 @@ rt::net::TcpConn IdlePool::take(int64_t now_ns) {
   while (!entries_.empty()) {
     Entry e = std::move(entries_.back());
     entries_.pop_back();
-    if (now_ns - e.idle_since_ns > idle_timeout_ns_ || peerClosed(e.conn)) {
+    const int64_t idle = now_ns - e.idle_since_ns;
+    if (idle > idle_timeout_ns_ || (idle >= kPeekAfterIdleNs && peerClosed(e.conn))) {
       e.conn.close();
       continue;
     }

@@ -8,10 +8,13 @@
 //
 // Bounded (max_idle) and most-recently-used first: warm connections are
 // reused, surplus cold ones age out. A connection idle longer than
-// idle_timeout, or one the upstream already closed (a non-blocking peek
-// sees EOF or stray bytes), is closed instead of handed out; the caller
-// still retries once on a fresh connection when a reused one fails before
-// any response byte arrived (the upstream may close at any instant).
+// idle_timeout is closed instead of handed out, and so is one idle for at
+// least kPeekAfterIdle that the upstream already closed (a non-blocking
+// peek sees EOF or stray bytes). Fresher connections skip the peek, a
+// syscall per request on a busy proxy: upstreams close idle connections
+// after seconds, not milliseconds, and the caller retries once on a fresh
+// connection when a reused one fails before any response byte arrived (the
+// upstream may close at any instant, peek or not).
 #pragma once
 
 #include <chrono>
@@ -25,6 +28,8 @@ namespace switchyard::upstream {
 
 class IdlePool {
  public:
+  static constexpr int64_t kPeekAfterIdleNs = 1'000'000'000;
+
   IdlePool(size_t max_idle, std::chrono::nanoseconds idle_timeout);
 
   // A live idle connection, or an invalid TcpConn when there is none.
