@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The candidate command for ../shared/bench/peers.sh: writes a one-listener,
+# one-cluster config from the harness's variables and runs switchyard with
+# one worker (the peers run one worker each). Usage, from the repo root:
+#
+#   bazel build -c opt //proxy:switchyard
+#   CANDIDATE_NAME=switchyard \
+#   CANDIDATE_CMD="$PWD/tests/bench/peers_candidate.sh $PWD/bazel-out/k8-opt/bin/proxy/switchyard" \
+#   REPEAT=3 TLS=0 ../shared/bench/peers.sh
+#
+# exec keeps the PID the harness started, so its SIGTERM reaches switchyard.
+set -euo pipefail
+bin=${1:?usage: peers_candidate.sh PATH/TO/switchyard}
+conf="${BENCH_DIR:?}/switchyard.toml"
+cat >"$conf" <<TOML
+[runtime]
+workers = 1
+
+[admin]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[[listener]]
+name = "bench"
+address = "127.0.0.1:${PORT:?}"
+
+[[route]]
+path_prefix = "/"
+cluster = "origin"
+
+[[cluster]]
+name = "origin"
+endpoints = ["${UPSTREAM:?}"]
+
+[cluster.pool]
+max_idle_per_worker = 256
+TOML
+exec "$bin" -c "$conf"
