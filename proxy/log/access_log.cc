@@ -40,15 +40,18 @@ class Appender {
     int n = std::snprintf(tmp, sizeof tmp, "%.6f", static_cast<double>(ns) / 1e9);
     raw(std::string_view(tmp, static_cast<size_t>(n)));
   }
-  void jsonString(std::string_view s) {
+  // A quoted field with `"` and `\` escaped and control bytes written with
+  // `control_format` (JSON's \u00XX, or \xXX in the combined format).
+  void quoted(std::string_view s, const char* control_format, std::string_view if_empty = {}) {
     ch('"');
+    if (s.empty()) raw(if_empty);
     for (unsigned char c : s) {
       if (c == '"' || c == '\\') {
         ch('\\');
         ch(static_cast<char>(c));
       } else if (c < 0x20 || c == 0x7f) {
         char tmp[8];
-        std::snprintf(tmp, sizeof tmp, "\\u%04x", c);
+        std::snprintf(tmp, sizeof tmp, control_format, c);
         raw(tmp);
       } else {
         ch(static_cast<char>(c));
@@ -56,24 +59,8 @@ class Appender {
     }
     ch('"');
   }
-  // Combined format quotes fields; escape what would break the line.
-  void quotedText(std::string_view s) {
-    ch('"');
-    if (s.empty()) ch('-');
-    for (unsigned char c : s) {
-      if (c == '"' || c == '\\') {
-        ch('\\');
-        ch(static_cast<char>(c));
-      } else if (c < 0x20 || c == 0x7f) {
-        char tmp[8];
-        std::snprintf(tmp, sizeof tmp, "\\x%02x", c);
-        raw(tmp);
-      } else {
-        ch(static_cast<char>(c));
-      }
-    }
-    ch('"');
-  }
+  void jsonString(std::string_view s) { quoted(s, "\\u%04x"); }
+  void quotedText(std::string_view s) { quoted(s, "\\x%02x", "-"); }
   size_t length() const { return overflow_ ? 0 : len_; }
 
  private:

@@ -167,31 +167,46 @@ void CondVar::notify_all() {
 }
 
 void WaitGroup::add(int64_t n) {
-  const int64_t v = count_.fetch_add(n, std::memory_order_acq_rel) + n;
-  if (v < 0) fatal("rt::WaitGroup counter went negative");
-  if (v > 0 || n > 0) return;
-  // Reached zero: release every waiter.
-  qlock_.lock();
+  const uint64_t delta = static_cast<uint64_t>(n) << 32;
+  const uint64_t s = state_.fetch_add(delta, std::memory_order_acq_rel) + delta;
+  const auto counter = static_cast<int32_t>(s >> 32);
+  const auto waiters = static_cast<uint32_t>(s);
+  if (counter < 0) fatal("rt::WaitGroup counter went negative");
+  // Not the last done(), or nobody waits: do not touch *this again (a
+  // waiter that saw the counter at zero may already have destroyed it).
+  if (counter > 0 || waiters == 0) return;
+  // The last done() with registered waiters: they cannot return before we
+  // release them, so *this stays valid until qlock_ is released below.
+  state_.store(0, std::memory_order_release);
   internal::WaitQueue woken;
-  while (Waiter* w = waiters_.popFront()) woken.pushBack(w);
+  qlock_.lock();
+  released_ += waiters;
+  while (released_ > 0) {
+    Waiter* w = waiters_.popFront();
+    if (w == nullptr) break;  // registered but not queued yet: takes a release
+    released_--;
+    woken.pushBack(w);
+  }
   qlock_.unlock();
   // The woken Waiters stay valid: their Tasks cannot run until ready().
-  while (Waiter* w = woken.popFront()) {
-    Task* t = w->task;
-    internal::ready(t);
-  }
+  while (Waiter* w = woken.popFront()) internal::ready(w->task);
 }
 
 void WaitGroup::wait() {
   internal::checkPreempt();
-  if (count_.load(std::memory_order_acquire) == 0) return;
-  Waiter me;
-  me.task = internal::currentTask();
+  for (;;) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    if ((s >> 32) == 0) return;
+    if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) break;
+  }
   qlock_.lock();
-  if (count_.load(std::memory_order_acquire) == 0) {
+  if (released_ > 0) {  // released between registering and queueing
+    released_--;
     qlock_.unlock();
     return;
   }
+  Waiter me;
+  me.task = internal::currentTask();
   waiters_.pushBack(&me);
   internal::park(unlockSpin, &qlock_, WaitReason::kWaitGroup);
 }

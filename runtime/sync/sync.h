@@ -64,6 +64,12 @@ class CondVar {
 };
 
 // Waits for a collection of Tasks to finish, as Go's sync.WaitGroup.
+//
+// A WaitGroup may be destroyed as soon as wait() returns, even while the
+// Task whose done() released it is still inside done(): so done() touches
+// nothing after its atomic update unless Tasks are registered as waiters,
+// and those cannot return before done() has released them. As in Go, the
+// counter and the number of waiters share one atomic word.
 class WaitGroup {
  public:
   void add(int64_t n);
@@ -71,9 +77,11 @@ class WaitGroup {
   void wait();
 
  private:
-  std::atomic<int64_t> count_{0};
+  // counter << 32 | registered waiters
+  std::atomic<uint64_t> state_{0};
   internal::SpinLock qlock_;
-  internal::WaitQueue waiters_;
+  internal::WaitQueue waiters_;  // guarded by qlock_
+  uint32_t released_ = 0;        // releases not yet taken by a waiter; guarded by qlock_
 };
 
 }  // namespace rt
