@@ -125,9 +125,10 @@ void AdminServer::serve(rt::net::TcpConn conn) {
       } else if (path == "/healthz") {
         body = "ok\n";
       } else if (path == "/readyz") {
-        const bool ready = !proxy_.draining() && !proxy_.boundListeners().empty();
+        std::string why;
+        const bool ready = proxy_.ready(why);
         status = ready ? 200 : 503;
-        body = ready ? "ready\n" : "not ready\n";
+        body = ready ? "ready\n" : "not ready: " + why + "\n";
       } else if (path == "/metrics") {
         body = metrics_ ? metrics_() : std::string();
         type = "text/plain; version=0.0.4; charset=utf-8";

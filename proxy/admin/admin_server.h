@@ -3,7 +3,8 @@
 //
 //   GET /metrics      Prometheus text format (docs/METRICS.md)
 //   GET /healthz      200 while the process runs
-//   GET /readyz       200 when listeners are bound and not draining, else 503
+//   GET /readyz       200 when listeners are bound, not draining, and every
+//                     cluster has a healthy endpoint; else 503 and why
 //   GET /debug/sched  the scheduler in Go's scheddetail format
 //   GET /config       the running config file, key paths redacted
 // Other paths 404; methods other than GET/HEAD 405. Loopback by default:

@@ -489,8 +489,14 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     const config::HostPort& endpoint = cc.endpoints[e];
     rec_.endpoint = e;
     rec_.upstream_start_ns = nowNs();
-    // A retry never trusts the pool again.
-    TcpConn up = attempt == 0 ? cluster.pool(worker, e).take(nowNs()) : TcpConn{};
+    // A retry never trusts the pool again. The pool may also close stale
+    // connections while taking one: the size change is the idle delta.
+    upstream::IdlePool& pool = cluster.pool(worker, e);
+    const size_t idle_before = pool.size();
+    TcpConn up = attempt == 0 ? pool.take(nowNs()) : TcpConn{};
+    const auto idle_delta =
+        static_cast<int64_t>(pool.size()) - static_cast<int64_t>(idle_before);
+    cluster.noteConnections(worker, idle_delta, 0);
     const bool reused = up.valid();
     std::error_code ec;
     if (!reused) {
@@ -514,6 +520,17 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       size_t e;
       ~EndGuard() { b.onRequestEnd(e); }
     } end_guard{balancer, e};
+    // The connection is active until it goes back to a pool; every other
+    // way out (errors, retries, tunnels, close) ends it here.
+    struct ActiveGuard {
+      const ClusterRuntime& c;
+      bool counted = true;
+      ~ActiveGuard() {
+        if (counted) c.noteConnections(rt::current_worker(), 0, -1);
+      }
+    } active_guard{cluster};
+    // connect() may have parked: count from the worker we are on now.
+    cluster.noteConnections(rt::current_worker(), 0, +1);
 
     up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
     up.write(bufs_.out, out_len, ec);
@@ -705,8 +722,15 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     if (request_upgraded) rp.resumeAfterDeclinedUpgrade();
 
     if (upstream_reusable && uw.begin == uw.end) {
-      // Back to the pool of the worker we are on now (pools are caches).
-      cluster.pool(rt::current_worker(), e).put(std::move(up), nowNs());
+      // Back to the pool of the worker we are on now (pools are caches). A
+      // full pool closes its oldest: the size change is the idle delta.
+      const int now_worker = rt::current_worker();
+      upstream::IdlePool& back = cluster.pool(now_worker, e);
+      const size_t before = back.size();
+      back.put(std::move(up), nowNs());
+      cluster.noteConnections(
+          now_worker, static_cast<int64_t>(back.size()) - static_cast<int64_t>(before), -1);
+      active_guard.counted = false;
     } else {
       up.close();
     }

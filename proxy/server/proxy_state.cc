@@ -1,6 +1,7 @@
 #include "proxy/server/proxy_state.h"
 
 #include "proxy/balancer/factory.h"
+#include "runtime/runtime.h"
 
 namespace switchyard::server {
 
@@ -9,10 +10,16 @@ ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
     : config_(config), balancer_(std::move(balancer)) {}
 
 ClusterRuntime::~ClusterRuntime() {
+  // Runs in whichever Task drops the snapshot last: report from that
+  // worker's cells (each cell has one writer), on this snapshot's counters.
+  const int worker = rt::current_worker();
   for (auto& slot : pools_) {
     WorkerPools* wp = slot.load(std::memory_order_acquire);
     if (wp == nullptr) continue;
-    for (auto& pool : wp->by_endpoint) pool.closeAll();
+    for (auto& pool : wp->by_endpoint) {
+      noteConnections(worker, -static_cast<int64_t>(pool.size()), 0);
+      pool.closeAll();
+    }
     delete wp;
   }
 }

@@ -31,6 +31,20 @@ class ClusterRuntime {
 
   const config::ClusterConfig& config() const { return config_; }
   proxy::Balancer& balancer() const { return *balancer_; }
+
+  // The snapshot's counters and this cluster's index in them, for the
+  // upstream_connections{cluster,state} gauge. The cluster keeps its own
+  // reference so its pools can report their closing when it is destroyed.
+  void attachStats(std::shared_ptr<proxy::metrics::ProxyStats> stats, size_t index) {
+    stats_ = std::move(stats);
+    index_ = index;
+  }
+  // Gauge deltas from the calling worker: idle pooled, active in use.
+  void noteConnections(int worker, int64_t idle_delta, int64_t active_delta) const {
+    if (stats_ != nullptr && (idle_delta != 0 || active_delta != 0)) {
+      stats_->upstreamConnections(worker, index_, idle_delta, active_delta);
+    }
+  }
   // This worker's idle pool for `endpoint` (created on first use by the
   // worker itself; only Tasks on that worker touch it).
   upstream::IdlePool& pool(int worker, size_t endpoint) const;
@@ -41,6 +55,8 @@ class ClusterRuntime {
   };
   const config::ClusterConfig& config_;
   std::unique_ptr<proxy::Balancer> balancer_;
+  std::shared_ptr<proxy::metrics::ProxyStats> stats_;
+  size_t index_ = 0;
   mutable std::array<std::atomic<WorkerPools*>, kMaxWorkers> pools_{};
 };
 

@@ -39,6 +39,7 @@ std::shared_ptr<const ProxyState> Server::state() const {
 void Server::publish(std::shared_ptr<ProxyState> state,
                      std::vector<std::shared_ptr<ListenerHandle>> listeners) {
   if (publish_stats_) state->stats = publish_stats_(*state->config);
+  for (size_t i = 0; i < state->clusters.size(); i++) state->clusters[i]->attachStats(state->stats, i);
   for (size_t i = 0; i < state->config->listeners.size(); i++) {
     const std::string key = listenerIdentity(state->config->listeners[i]);
     for (const auto& l : listeners) {
@@ -196,6 +197,29 @@ std::vector<std::pair<std::string, rt::net::Address>> Server::boundListeners() c
     out.emplace_back(name, l->bound);
   }
   return out;
+}
+
+bool Server::ready(std::string& why) const {
+  if (draining()) {
+    why = "draining";
+    return false;
+  }
+  std::shared_ptr<const ProxyState> s;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (listeners_.empty() || state_ == nullptr) {
+      why = "no listener bound";
+      return false;
+    }
+    s = state_;
+  }
+  for (const auto& cluster : s->clusters) {
+    if (cluster->balancer().endpoints().healthyCount() == 0) {
+      why = "cluster \"" + cluster->config().name + "\" has no healthy endpoint";
+      return false;
+    }
+  }
+  return true;
 }
 
 int64_t Server::activeConnections() const { return conn_count_.load(std::memory_order_acquire); }

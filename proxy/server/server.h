@@ -82,6 +82,9 @@ class Server {
   BufferPool& buffers() { return buffers_; }
 
   std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
+  // /readyz: listeners bound, not draining, and every cluster has at least
+  // one endpoint its balancer considers healthy. Returns why not in `why`.
+  bool ready(std::string& why) const;
   int64_t activeConnections() const;
 
   // ClientConnection registry.

@@ -50,9 +50,55 @@ TEST(AdminTest, EndpointsAndReadinessWhileDraining) {
   proxy.inTask([&] { proxy.server().drain(std::chrono::seconds(0)); });
   Message ready = Client(port).get("/readyz");
   EXPECT_EQ(ready.status, 503);
-  EXPECT_EQ(ready.body, "not ready\n");
+  EXPECT_EQ(ready.body, "not ready: draining\n");
   EXPECT_EQ(Client(port).get("/healthz").status, 200) << "alive while draining";
 
+  proxy.inTask([&] { admin_server.reset(); });
+}
+
+constexpr std::string_view kClusterConfig = R"toml(
+[log]
+access = "off"
+
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+
+[[route]]
+cluster = "backend"
+
+[[cluster]]
+name = "backend"
+endpoints = ["127.0.0.1:9", "127.0.0.1:10"]
+)toml";
+
+// /readyz needs a healthy endpoint in every cluster (health comes from the
+// balancers' flags, which health checks set).
+TEST(AdminTest, ReadyzNeedsAHealthyEndpointPerCluster) {
+  ProxyHarness proxy(kClusterConfig);
+  ASSERT_TRUE(proxy.ok());
+  config::LoadResult loaded = config::loadConfigString(kClusterConfig, "admin_test.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.errorReport();
+  config::ConfigStore store(loaded.config());
+  std::unique_ptr<admin::AdminServer> admin_server;
+  uint16_t port = 0;
+  proxy.inTask([&] {
+    admin_server = std::make_unique<admin::AdminServer>(proxy.server(), store);
+    std::string err;
+    ASSERT_FALSE(admin_server->start("127.0.0.1:0", err)) << err;
+    port = admin_server->address().port();
+  });
+  ASSERT_NE(port, 0);
+  auto& endpoints = proxy.server().state()->clusters[0]->balancer().endpoints();
+  EXPECT_EQ(Client(port).get("/readyz").status, 200);
+  endpoints.setHealthy(0, false);
+  EXPECT_EQ(Client(port).get("/readyz").status, 200) << "one endpoint is still healthy";
+  endpoints.setHealthy(1, false);
+  Message m = Client(port).get("/readyz");
+  EXPECT_EQ(m.status, 503);
+  EXPECT_EQ(m.body, "not ready: cluster \"backend\" has no healthy endpoint\n");
+  endpoints.setHealthy(1, true);
+  EXPECT_EQ(Client(port).get("/readyz").status, 200);
   proxy.inTask([&] { admin_server.reset(); });
 }
 

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/origin.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -347,6 +349,63 @@ TEST(BinaryTest, MetricsCountRequestsAndFollowReloads) {
   // Counters survive the reload.
   EXPECT_EQ(metricValue(reloaded, ok_series) - ok_before, kRequests) << reloaded;
 
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
+}
+
+}  // namespace
+}  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+constexpr std::string_view kPoolConfig = R"toml([admin]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[runtime]
+workers = 1
+
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+
+[[route]]
+cluster = "origin"
+
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+)toml";
+
+// upstream_connections{cluster,state}: after sequential keep-alive requests
+// through one worker, exactly one upstream connection sits idle in the pool
+// and none is active.
+TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
+  Origin origin(echoHandler());
+  const std::string path = tempPath("pool.toml");
+  writeFile(path, fill(std::string(kPoolConfig), {{"ORIGIN", origin.address()}}));
+  Process p({"-c", path});
+  ASSERT_TRUE(p.started());
+  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"),
+                                patience(10s));
+  ASSERT_TRUE(port_text) << p.err();
+  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
+  ASSERT_TRUE(admin_text) << p.err();
+  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+
+  Client c(port);
+  for (int i = 0; i < 5; i++) EXPECT_EQ(c.get("/x").status, 200);
+  const std::string text = scrape(admin);
+  EXPECT_EQ(metricValue(text, "switchyard_upstream_connections{cluster=\"origin\",state=\"idle\"}"),
+            1)
+      << text;
+  EXPECT_EQ(
+      metricValue(text, "switchyard_upstream_connections{cluster=\"origin\",state=\"active\"}"), 0)
+      << text;
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
 }
