@@ -933,6 +933,15 @@ bool tryWake(Task* t, uint64_t ticket) {
 }
 
 namespace {
+// Arms `t` on p's heap. If it became the earliest there and an M sleeps in
+// the poller past it, breaks that wait so the M re-reads the deadline.
+void addTimer(Processor* p, Timer* t) {
+  if (p->timers.add(t) && sched->lastpoll.load(std::memory_order_acquire) == 0 &&
+      t->when < sched->poll_until.load(std::memory_order_acquire)) {
+    sched->poller.wake();
+  }
+}
+
 struct DeadlineParkArgs {
   bool (*commit)(Task*, void*);
   void* arg;
@@ -952,15 +961,7 @@ bool commitWithTimer(Task* t, void* raw) {
   auto* a = static_cast<DeadlineParkArgs*>(raw);
   if (a->commit != nullptr && !a->commit(t, a->arg)) return false;
   if (t->sleep_timer.when == INT64_MAX) return true;  // no deadline
-  Machine* m = currentMachine();
-  if (m->p->timers.add(&t->sleep_timer)) {
-    // Our timer is now the earliest here; if an M sleeps in the poller
-    // past it, break its wait so it re-reads the deadline.
-    if (sched->lastpoll.load(std::memory_order_acquire) == 0 &&
-        t->sleep_timer.when < sched->poll_until.load(std::memory_order_acquire)) {
-      sched->poller.wake();
-    }
-  }
+  addTimer(currentMachine()->p, &t->sleep_timer);
   return true;
 }
 }  // namespace
@@ -1332,13 +1333,7 @@ void CallbackTimer::arm(std::chrono::steady_clock::time_point deadline, Fn fn, v
   timer_.arg = this;
   timer_.seq = 0;
   Machine* m = currentMachine();
-  Processor* p = m != nullptr && m->p != nullptr ? m->p : sched->proc(0);
-  if (p->timers.add(&timer_)) {
-    if (sched->lastpoll.load(std::memory_order_acquire) == 0 &&
-        timer_.when < sched->poll_until.load(std::memory_order_acquire)) {
-      sched->poller.wake();
-    }
-  }
+  addTimer(m != nullptr && m->p != nullptr ? m->p : sched->proc(0), &timer_);
 }
 
 bool CallbackTimer::cancel() { return timerStop(&timer_); }
