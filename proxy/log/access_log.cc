@@ -171,7 +171,6 @@ AccessLog::AccessLog(config::AccessLogTarget target, std::string path,
     : target_(target), path_(std::move(path)), format_(format) {}
 
 AccessLog::~AccessLog() {
-  for (auto& slot : buffers_) delete slot.load(std::memory_order_acquire);
   if (owns_fd_ && fd_ >= 0) ::close(fd_);
 }
 
@@ -228,16 +227,7 @@ AccessLog::WorkerBuffer& AccessLog::buffer(int worker) {
   const size_t i =
       worker >= 0 && static_cast<size_t>(worker) < kMaxWorkers ? static_cast<size_t>(worker)
                                                                : kMaxWorkers;
-  WorkerBuffer* b = buffers_[i].load(std::memory_order_acquire);
-  if (b == nullptr) {
-    auto* fresh = new WorkerBuffer();
-    if (buffers_[i].compare_exchange_strong(b, fresh, std::memory_order_acq_rel)) {
-      b = fresh;
-    } else {
-      delete fresh;
-    }
-  }
-  return *b;
+  return buffers_.get(i, [] { return new WorkerBuffer(); });
 }
 
 void AccessLog::record(int worker, const AccessRecord& r) {
@@ -289,9 +279,7 @@ void AccessLog::writeOut(const char* data, size_t n) {
 }
 
 void AccessLog::flushAll() {
-  for (auto& slot : buffers_) {
-    if (WorkerBuffer* b = slot.load(std::memory_order_acquire)) drain(*b);
-  }
+  buffers_.forEach([this](WorkerBuffer& b) { drain(b); });
 }
 
 }  // namespace switchyard::log

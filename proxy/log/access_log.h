@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "proxy/lazy_per_worker.h"
 #include "runtime/internal/spin_lock.h"
 #include "runtime/sync/sync.h"
 
@@ -100,7 +101,7 @@ class AccessLog {
   rt::Mutex file_mu_;
   int fd_ = -1;
   bool owns_fd_ = false;
-  std::array<std::atomic<WorkerBuffer*>, kMaxWorkers + 1> buffers_{};  // +1: not a worker
+  LazyPerWorker<WorkerBuffer, kMaxWorkers + 1> buffers_;  // +1: not a worker
   std::atomic<bool> stopping_{false};
   std::atomic<bool> reopen_requested_{false};
   std::atomic<uint64_t> dropped_{0};

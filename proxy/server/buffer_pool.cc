@@ -9,27 +9,17 @@ BufferPool::BufferPool(size_t buffer_size, size_t max_free_per_worker)
     : buffer_size_(buffer_size), max_free_(max_free_per_worker) {}
 
 BufferPool::~BufferPool() {
-  for (auto& slot : lists_) {
-    FreeList* list = slot.load(std::memory_order_acquire);
-    if (list == nullptr) continue;
-    for (char* b : list->buffers) std::free(b);
-    delete list;
-  }
+  lists_.forEach([](FreeList& list) {
+    for (char* b : list.buffers) std::free(b);
+  });
 }
 
 BufferPool::FreeList& BufferPool::freeList(int worker) {
-  auto& slot = lists_[static_cast<size_t>(worker) % kMaxWorkers];
-  FreeList* list = slot.load(std::memory_order_acquire);
-  if (list == nullptr) {
+  return lists_.get(static_cast<size_t>(worker), [this] {
     auto* fresh = new FreeList();
     fresh->buffers.reserve(max_free_);
-    if (slot.compare_exchange_strong(list, fresh, std::memory_order_acq_rel)) {
-      list = fresh;
-    } else {
-      delete fresh;  // another Task on this worker won the race
-    }
-  }
-  return *list;
+    return fresh;
+  });
 }
 
 char* BufferPool::get(int worker) {

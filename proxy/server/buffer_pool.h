@@ -7,11 +7,10 @@
 // (no lock); beyond it buffers are freed.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <cstddef>
-#include <memory>
 #include <vector>
+
+#include "proxy/lazy_per_worker.h"
 
 namespace switchyard::server {
 
@@ -37,7 +36,7 @@ class BufferPool {
 
   const size_t buffer_size_;
   const size_t max_free_;
-  std::array<std::atomic<FreeList*>, kMaxWorkers> lists_{};
+  LazyPerWorker<FreeList, kMaxWorkers> lists_;
 };
 
 }  // namespace switchyard::server

@@ -13,21 +13,16 @@ ClusterRuntime::~ClusterRuntime() {
   // Runs in whichever Task drops the snapshot last: report from that
   // worker's cells (each cell has one writer), on this snapshot's counters.
   const int worker = rt::current_worker();
-  for (auto& slot : pools_) {
-    WorkerPools* wp = slot.load(std::memory_order_acquire);
-    if (wp == nullptr) continue;
-    for (auto& pool : wp->by_endpoint) {
+  pools_.forEach([&](WorkerPools& wp) {
+    for (auto& pool : wp.by_endpoint) {
       noteConnections(worker, -static_cast<int64_t>(pool.size()), 0);
       pool.closeAll();
     }
-    delete wp;
-  }
+  });
 }
 
 upstream::IdlePool& ClusterRuntime::pool(int worker, size_t endpoint) const {
-  auto& slot = pools_[static_cast<size_t>(worker < 0 ? 0 : worker) % kMaxWorkers];
-  WorkerPools* wp = slot.load(std::memory_order_acquire);
-  if (wp == nullptr) {
+  WorkerPools& wp = pools_.get(static_cast<size_t>(worker < 0 ? 0 : worker), [this] {
     auto* fresh = new WorkerPools();
     const size_t n = config_.endpoints.size();
     fresh->by_endpoint.reserve(n);
@@ -35,13 +30,9 @@ upstream::IdlePool& ClusterRuntime::pool(int worker, size_t endpoint) const {
       fresh->by_endpoint.emplace_back(static_cast<size_t>(config_.pool.max_idle_per_worker),
                                       config_.timeouts.idle);
     }
-    if (slot.compare_exchange_strong(wp, fresh, std::memory_order_acq_rel)) {
-      wp = fresh;
-    } else {
-      delete fresh;
-    }
-  }
-  return wp->by_endpoint[endpoint];
+    return fresh;
+  });
+  return wp.by_endpoint[endpoint];
 }
 
 std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Config> config,

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "proxy/balancer/balancer.h"
+#include "proxy/lazy_per_worker.h"
 #include "proxy/metrics/proxy_stats.h"
 #include "proxy/router/router.h"
 #include "proxy/upstream/idle_pool.h"
@@ -57,7 +58,7 @@ class ClusterRuntime {
   std::unique_ptr<proxy::Balancer> balancer_;
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
-  mutable std::array<std::atomic<WorkerPools*>, kMaxWorkers> pools_{};
+  mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
 };
 
 struct ProxyState {
