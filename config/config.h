@@ -181,6 +181,61 @@ struct ClusterPool {
   int max_idle_per_worker = 32;  // idle upstream connections kept per P; 0 = no pooling
 };
 
+// ---- Upstream resilience (issue 9). Each [cluster.*] table below is optional; absent
+// means the documented defaults (health_check: no active probes).
+
+// An inclusive range of response statuses, e.g. 200..399.
+struct StatusRange {
+  int low = 200;
+  int high = 399;
+  bool contains(int status) const { return status >= low && status <= high; }
+  bool operator==(const StatusRange&) const = default;
+};
+
+// [cluster.health_check]: one HTTP/1.1 GET per endpoint every `interval`.
+struct HealthCheckConfig {
+  std::string path = "/";  // origin-form target, starts with '/'
+  std::string host;        // Host header; empty: the endpoint's "host:port"
+  std::chrono::nanoseconds interval = std::chrono::seconds{5};
+  std::chrono::nanoseconds timeout = std::chrono::seconds{1};  // connect to status line
+  int healthy_threshold = 2;    // consecutive passes that bring an endpoint back
+  int unhealthy_threshold = 3;  // consecutive failures that take it out
+  std::vector<StatusRange> expected_statuses = {StatusRange{200, 399}};
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
+// [cluster.outlier_detection]: passive ejection from the request path's own results.
+struct OutlierDetectionConfig {
+  // Consecutive gateway errors (5xx responses, connect failures, resets, timeouts) that
+  // eject an endpoint; 0 = off.
+  int consecutive_5xx = 5;
+  // Consecutive failed connects (refused, unreachable, timed out); 0 = off.
+  int consecutive_connect_failures = 5;
+  // The n-th ejection in a row lasts n * base, at most max.
+  std::chrono::nanoseconds base_ejection_time = std::chrono::seconds{30};
+  std::chrono::nanoseconds max_ejection_time = std::chrono::seconds{300};
+  // At most this share of the cluster's endpoints is ejected at once (rounded down).
+  int max_ejection_percent = 50;
+};
+
+// [cluster.retry]
+struct RetryConfig {
+  int max_retries = 1;  // tries after the first; 0 = never retry
+  bool on_connect_failure = true;  // nothing reached the upstream: any method
+  bool on_reset = false;           // closed before a response byte: idempotent only
+  std::vector<int> on_statuses;    // e.g. {502, 503}: idempotent only
+  // Retries in flight may be at most this share of the cluster's active requests...
+  int budget_percent = 20;
+  // ...but this many are always allowed (a quiet cluster can still retry).
+  int min_retry_concurrency = 3;
+};
+
+// [cluster.limits]. 0 = no limit.
+struct ClusterLimits {
+  uint64_t max_connections = 0;  // upstream connections open (active + idle)
+  uint64_t max_requests = 0;     // requests in flight to the cluster
+};
+
 // [[cluster]]
 struct ClusterConfig {
   std::string name;
@@ -189,6 +244,10 @@ struct ClusterConfig {
   HashKey hash_key;  // meaningful only for kConsistentHash
   ClusterTimeouts timeouts;
   ClusterPool pool;
+  std::optional<HealthCheckConfig> health_check;  // nullopt: no active probes
+  OutlierDetectionConfig outlier_detection;
+  RetryConfig retry;
+  ClusterLimits limits;
 };
 
 struct Config {

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -463,11 +464,23 @@ constexpr std::array<std::string_view, 3> kListenerTimeoutKeys = {"header_read",
 constexpr std::array<std::string_view, 7> kRouteKeys = {
     "name", "listener", "host", "path_prefix", "path_exact", "cluster", "direct_response"};
 constexpr std::array<std::string_view, 2> kDirectResponseKeys = {"status", "body"};
-constexpr std::array<std::string_view, 6> kClusterKeys = {"name",     "endpoints", "balancer",
-                                                          "hash_key", "timeouts",  "pool"};
+constexpr std::array<std::string_view, 10> kClusterKeys = {
+    "name", "endpoints", "balancer", "hash_key", "timeouts", "pool",
+    "health_check", "outlier_detection", "retry", "limits"};
 constexpr std::array<std::string_view, 3> kClusterTimeoutKeys = {"connect", "response_header",
                                                                   "idle"};
 constexpr std::array<std::string_view, 1> kPoolKeys = {"max_idle_per_worker"};
+constexpr std::array<std::string_view, 7> kHealthCheckKeys = {
+    "path",    "host", "interval", "timeout", "healthy_threshold", "unhealthy_threshold",
+    "expected_statuses"};
+constexpr std::array<std::string_view, 5> kOutlierKeys = {
+    "consecutive_5xx", "consecutive_connect_failures", "base_ejection_time",
+    "max_ejection_time", "max_ejection_percent"};
+constexpr std::array<std::string_view, 4> kRetryKeys = {"max_retries", "retry_on",
+                                                        "budget_percent",
+                                                        "min_retry_concurrency"};
+constexpr std::array<std::string_view, 2> kClusterLimitsKeys = {"max_connections",
+                                                                "max_requests"};
 
 constexpr std::array<Choice<AffinityMode>, 3> kAffinityModes = {{
     {"none", AffinityMode::kNone},
@@ -513,6 +526,13 @@ constexpr int64_t kMaxConnectionsLimit = 1 << 20;
 constexpr uint64_t kMinHeaderBytes = 1 * kKiB;
 constexpr uint64_t kMaxHeaderBytes = 1 * kMiB;
 constexpr int64_t kMaxIdlePerWorker = 65536;
+// Probes more often than every 100ms would load the backends more than the traffic does.
+constexpr DurationRange kHealthIntervalRange{std::chrono::milliseconds{100}, std::nullopt, false};
+constexpr int64_t kMaxHealthThreshold = 100;
+constexpr int64_t kMaxConsecutiveErrors = 1000;
+// More tries than this multiply an outage rather than hide one failed endpoint.
+constexpr int64_t kMaxRetries = 10;
+constexpr int64_t kMaxClusterLimit = 1 << 24;
 // The first status that is a final response; 1xx cannot end an exchange.
 constexpr int64_t kMinDirectStatus = 200;
 constexpr int64_t kMaxDirectStatus = 599;
@@ -922,6 +942,166 @@ class ConfigBuilder {
         cluster.pool.max_idle_per_worker = static_cast<int>(*count);
       }
     }
+    readResilience(reader, path, cluster);
+  }
+
+  // [cluster.health_check], [cluster.outlier_detection], [cluster.retry], [cluster.limits].
+  void readResilience(const TableReader& reader, const std::string& path,
+                      ClusterConfig& cluster) {
+    if (const toml::table* table = reader.table("health_check", "[cluster.health_check]")) {
+      TableReader hc(diagnostics_, *table, joinPath(path, "health_check"),
+                     "in [cluster.health_check]", kHealthCheckKeys);
+      HealthCheckConfig& out = cluster.health_check.emplace();
+      if (auto target = hc.string("path")) {
+        if (target->empty() || target->front() != '/' ||
+            std::any_of(target->begin(), target->end(), [](char c) {
+              return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F;
+            })) {
+          hc.reportValue("path", R"(expected a request target starting with "/" and without spaces, got )" +
+                                     quoteForMessage(*target));
+        } else {
+          out.path = *target;
+        }
+      }
+      if (auto host = hc.string("host")) {
+        if (std::any_of(host->begin(), host->end(), [](char c) {
+              return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F || c == ',';
+            })) {
+          hc.reportValue("host", "expected a Host header value without spaces, got " +
+                                     quoteForMessage(*host));
+        } else {
+          out.host = *host;
+        }
+      }
+      if (auto value = hc.duration("interval", kHealthIntervalRange)) out.interval = *value;
+      if (auto value = hc.duration("timeout", kPositiveTimeout)) out.timeout = *value;
+      if (auto value = hc.integer("healthy_threshold", 1, kMaxHealthThreshold)) {
+        out.healthy_threshold = static_cast<int>(*value);
+      }
+      if (auto value = hc.integer("unhealthy_threshold", 1, kMaxHealthThreshold)) {
+        out.unhealthy_threshold = static_cast<int>(*value);
+      }
+      if (const toml::array* statuses =
+              hc.array("expected_statuses", R"(statuses such as 200 or "200-399")")) {
+        std::vector<StatusRange> ranges;
+        for (size_t i = 0; i < statuses->size(); ++i) {
+          const toml::node& element = *statuses->get(i);
+          if (auto range = statusRange(element)) {
+            ranges.push_back(*range);
+          } else {
+            diagnostics_.report(positionOf(element),
+                                indexPath(hc.keyPath("expected_statuses"), i),
+                                R"(expected a status 100..599 or a range such as "200-399", got )" +
+                                    describeValue(element));
+          }
+        }
+        if (statuses->empty()) {
+          hc.reportValue("expected_statuses", "expected at least one status, got an empty array");
+        } else if (ranges.size() == statuses->size()) {
+          out.expected_statuses = std::move(ranges);
+        }
+      }
+    }
+    if (const toml::table* table =
+            reader.table("outlier_detection", "[cluster.outlier_detection]")) {
+      TableReader od(diagnostics_, *table, joinPath(path, "outlier_detection"),
+                     "in [cluster.outlier_detection]", kOutlierKeys);
+      OutlierDetectionConfig& out = cluster.outlier_detection;
+      if (auto value = od.integer("consecutive_5xx", 0, kMaxConsecutiveErrors)) {
+        out.consecutive_5xx = static_cast<int>(*value);
+      }
+      if (auto value = od.integer("consecutive_connect_failures", 0, kMaxConsecutiveErrors)) {
+        out.consecutive_connect_failures = static_cast<int>(*value);
+      }
+      if (auto value = od.duration("base_ejection_time", kPositiveTimeout)) {
+        out.base_ejection_time = *value;
+      }
+      if (auto value = od.duration("max_ejection_time", kPositiveTimeout)) {
+        out.max_ejection_time = *value;
+      }
+      if (out.max_ejection_time < out.base_ejection_time && od.find("max_ejection_time")) {
+        od.reportValue("max_ejection_time",
+                       "expected at least base_ejection_time (" +
+                           formatDuration(out.base_ejection_time) + ")");
+      }
+      if (auto value = od.integer("max_ejection_percent", 0, 100)) {
+        out.max_ejection_percent = static_cast<int>(*value);
+      }
+    }
+    if (const toml::table* table = reader.table("retry", "[cluster.retry]")) {
+      TableReader rr(diagnostics_, *table, joinPath(path, "retry"), "in [cluster.retry]",
+                     kRetryKeys);
+      RetryConfig& out = cluster.retry;
+      if (auto value = rr.integer("max_retries", 0, kMaxRetries)) {
+        out.max_retries = static_cast<int>(*value);
+      }
+      if (const toml::array* on = rr.array("retry_on", R"(conditions such as "reset" or "503")")) {
+        RetryConfig parsed;
+        parsed.on_connect_failure = parsed.on_reset = false;
+        bool ok = true;
+        for (size_t i = 0; i < on->size(); ++i) {
+          const toml::node& element = *on->get(i);
+          const std::string text = element.is_string() ? element.as_string()->get() : "";
+          if (text == "connect_failure") {
+            parsed.on_connect_failure = true;
+          } else if (text == "reset") {
+            parsed.on_reset = true;
+          } else if (text.size() == 3 && text[0] == '5' && std::isdigit(static_cast<unsigned char>(text[1])) &&
+                     std::isdigit(static_cast<unsigned char>(text[2]))) {
+            parsed.on_statuses.push_back(std::stoi(text));
+          } else {
+            ok = false;
+            diagnostics_.report(positionOf(element), indexPath(rr.keyPath("retry_on"), i),
+                                R"(expected "connect_failure", "reset" or a 5xx status such as "503", got )" +
+                                    describeValue(element));
+          }
+        }
+        if (ok) {
+          out.on_connect_failure = parsed.on_connect_failure;
+          out.on_reset = parsed.on_reset;
+          out.on_statuses = std::move(parsed.on_statuses);
+        }
+      }
+      if (auto value = rr.integer("budget_percent", 0, 100)) {
+        out.budget_percent = static_cast<int>(*value);
+      }
+      if (auto value = rr.integer("min_retry_concurrency", 0, kMaxClusterLimit)) {
+        out.min_retry_concurrency = static_cast<int>(*value);
+      }
+    }
+    if (const toml::table* table = reader.table("limits", "[cluster.limits]")) {
+      TableReader lr(diagnostics_, *table, joinPath(path, "limits"), "in [cluster.limits]",
+                     kClusterLimitsKeys);
+      if (auto value = lr.integer("max_connections", 0, kMaxClusterLimit)) {
+        cluster.limits.max_connections = static_cast<uint64_t>(*value);
+      }
+      if (auto value = lr.integer("max_requests", 0, kMaxClusterLimit)) {
+        cluster.limits.max_requests = static_cast<uint64_t>(*value);
+      }
+    }
+  }
+
+  // 200, or "200-399".
+  static std::optional<StatusRange> statusRange(const toml::node& node) {
+    if (node.is_integer()) {
+      const int64_t v = node.as_integer()->get();
+      if (v < 100 || v > 599) return std::nullopt;
+      return StatusRange{static_cast<int>(v), static_cast<int>(v)};
+    }
+    if (!node.is_string()) return std::nullopt;
+    const std::string& text = node.as_string()->get();
+    if (text.size() != 7 || text[3] != '-') return std::nullopt;
+    int low = 0, high = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(text[i])) ||
+          !std::isdigit(static_cast<unsigned char>(text[4 + i]))) {
+        return std::nullopt;
+      }
+      low = low * 10 + (text[i] - '0');
+      high = high * 10 + (text[4 + i] - '0');
+    }
+    if (low < 100 || high > 599 || low > high) return std::nullopt;
+    return StatusRange{low, high};
   }
 
   void checkClusters(const Config& config) {

@@ -580,6 +580,161 @@ TEST(LoaderInvalid, ClusterSection) {
   for (const InvalidCase& c : cases) expectSingleError(c);
 }
 
+// [cluster.health_check], [cluster.outlier_detection], [cluster.retry], [cluster.limits].
+TEST(LoaderValid, ResilienceDefaultsAndEveryKey) {
+  const LoadResult defaults =
+      load(withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"));
+  ASSERT_TRUE(defaults.ok()) << defaults.errorReport();
+  const ClusterConfig& d = defaults.config()->clusters[0];
+  EXPECT_FALSE(d.health_check.has_value());
+  EXPECT_EQ(d.outlier_detection.consecutive_5xx, 5);
+  EXPECT_EQ(d.outlier_detection.consecutive_connect_failures, 5);
+  EXPECT_EQ(d.outlier_detection.base_ejection_time, seconds{30});
+  EXPECT_EQ(d.outlier_detection.max_ejection_time, seconds{300});
+  EXPECT_EQ(d.outlier_detection.max_ejection_percent, 50);
+  EXPECT_EQ(d.retry.max_retries, 1);
+  EXPECT_TRUE(d.retry.on_connect_failure);
+  EXPECT_FALSE(d.retry.on_reset);
+  EXPECT_TRUE(d.retry.on_statuses.empty());
+  EXPECT_EQ(d.retry.budget_percent, 20);
+  EXPECT_EQ(d.retry.min_retry_concurrency, 3);
+  EXPECT_EQ(d.limits.max_connections, 0u);
+  EXPECT_EQ(d.limits.max_requests, 0u);
+
+  const LoadResult result = load(withListener(R"(
+[[cluster]]
+name = "c"
+endpoints = ["a:1"]
+[cluster.health_check]
+path = "/healthz?full=1"
+host = "health.internal"
+interval = "2s"
+timeout = "250ms"
+healthy_threshold = 3
+unhealthy_threshold = 4
+expected_statuses = [200, "204-299"]
+[cluster.outlier_detection]
+consecutive_5xx = 7
+consecutive_connect_failures = 0
+base_ejection_time = "5s"
+max_ejection_time = "1m"
+max_ejection_percent = 100
+[cluster.retry]
+max_retries = 3
+retry_on = ["reset", "503", "502"]
+budget_percent = 50
+min_retry_concurrency = 10
+[cluster.limits]
+max_connections = 100
+max_requests = 200
+)"));
+  ASSERT_TRUE(result.ok()) << result.errorReport();
+  const ClusterConfig& c = result.config()->clusters[0];
+  ASSERT_TRUE(c.health_check.has_value());
+  EXPECT_EQ(c.health_check->path, "/healthz?full=1");
+  EXPECT_EQ(c.health_check->host, "health.internal");
+  EXPECT_EQ(c.health_check->interval, seconds{2});
+  EXPECT_EQ(c.health_check->timeout, milliseconds{250});
+  EXPECT_EQ(c.health_check->healthy_threshold, 3);
+  EXPECT_EQ(c.health_check->unhealthy_threshold, 4);
+  EXPECT_EQ(c.health_check->expected_statuses,
+            (std::vector<StatusRange>{{200, 200}, {204, 299}}));
+  EXPECT_EQ(c.outlier_detection.consecutive_5xx, 7);
+  EXPECT_EQ(c.outlier_detection.consecutive_connect_failures, 0);
+  EXPECT_EQ(c.outlier_detection.base_ejection_time, seconds{5});
+  EXPECT_EQ(c.outlier_detection.max_ejection_time, seconds{60});
+  EXPECT_EQ(c.outlier_detection.max_ejection_percent, 100);
+  EXPECT_EQ(c.retry.max_retries, 3);
+  EXPECT_FALSE(c.retry.on_connect_failure);
+  EXPECT_TRUE(c.retry.on_reset);
+  EXPECT_EQ(c.retry.on_statuses, (std::vector<int>{503, 502}));
+  EXPECT_EQ(c.retry.budget_percent, 50);
+  EXPECT_EQ(c.retry.min_retry_concurrency, 10);
+  EXPECT_EQ(c.limits.max_connections, 100u);
+  EXPECT_EQ(c.limits.max_requests, 200u);
+
+  // A health check table with no keys: probes with every default.
+  const LoadResult bare = load(
+      withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n[cluster.health_check]\n"));
+  ASSERT_TRUE(bare.ok()) << bare.errorReport();
+  ASSERT_TRUE(bare.config()->clusters[0].health_check.has_value());
+  EXPECT_EQ(bare.config()->clusters[0].health_check->path, "/");
+  EXPECT_EQ(bare.config()->clusters[0].health_check->interval, seconds{5});
+  EXPECT_EQ(bare.config()->clusters[0].health_check->expected_statuses,
+            (std::vector<StatusRange>{{200, 399}}));
+}
+
+TEST(LoaderInvalid, ClusterResilienceSections) {
+  auto cluster = [](std::string_view body) {
+    return withListener(std::string("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n") +
+                        std::string(body) + "\n");
+  };
+  const std::vector<InvalidCase> cases = {
+      {"health check not a table", cluster("health_check = true"), 4, 16,
+       "cluster[0].health_check", "expected a table ([cluster.health_check]), got boolean true"},
+      {"health path without slash", cluster("[cluster.health_check]\npath = \"health\""), 5, 8,
+       "cluster[0].health_check.path",
+       R"(expected a request target starting with "/" and without spaces, got "health")"},
+      {"health host with space", cluster("[cluster.health_check]\nhost = \"a b\""), 5, 8,
+       "cluster[0].health_check.host", R"(expected a Host header value without spaces, got "a b")"},
+      {"health interval too short", cluster("[cluster.health_check]\ninterval = \"10ms\""), 5, 12,
+       "cluster[0].health_check.interval", R"(expected a duration of at least 100ms, got "10ms")"},
+      {"health timeout zero", cluster("[cluster.health_check]\ntimeout = \"0s\""), 5, 11,
+       "cluster[0].health_check.timeout", R"(expected a duration of at least 1ms, got "0s")"},
+      {"healthy threshold zero", cluster("[cluster.health_check]\nhealthy_threshold = 0"), 5, 21,
+       "cluster[0].health_check.healthy_threshold", "expected an integer in 1..100, got 0"},
+      {"unhealthy threshold too big", cluster("[cluster.health_check]\nunhealthy_threshold = 101"),
+       5, 23, "cluster[0].health_check.unhealthy_threshold",
+       "expected an integer in 1..100, got 101"},
+      {"expected status out of range",
+       cluster("[cluster.health_check]\nexpected_statuses = [200, 600]"), 5, 27,
+       "cluster[0].health_check.expected_statuses[1]",
+       R"(expected a status 100..599 or a range such as "200-399", got integer 600)"},
+      {"expected status range reversed",
+       cluster("[cluster.health_check]\nexpected_statuses = [\"399-200\"]"), 5, 22,
+       "cluster[0].health_check.expected_statuses[0]",
+       R"(expected a status 100..599 or a range such as "200-399", got string "399-200")"},
+      {"expected statuses empty", cluster("[cluster.health_check]\nexpected_statuses = []"), 5, 21,
+       "cluster[0].health_check.expected_statuses",
+       "expected at least one status, got an empty array"},
+      {"misspelt health key", cluster("[cluster.health_check]\nintervall = \"1s\""), 5, 1,
+       "cluster[0].health_check.intervall",
+       R"(unknown key "intervall" in [cluster.health_check] (did you mean "interval"?))"},
+      {"negative consecutive 5xx", cluster("[cluster.outlier_detection]\nconsecutive_5xx = -1"), 5,
+       19, "cluster[0].outlier_detection.consecutive_5xx",
+       "expected an integer in 0..1000, got -1"},
+      {"ejection percent over 100",
+       cluster("[cluster.outlier_detection]\nmax_ejection_percent = 101"), 5, 24,
+       "cluster[0].outlier_detection.max_ejection_percent", "expected an integer in 0..100, got 101"},
+      {"max ejection below base",
+       cluster("[cluster.outlier_detection]\nbase_ejection_time = \"10s\"\nmax_ejection_time = \"5s\""),
+       6, 21, "cluster[0].outlier_detection.max_ejection_time",
+       "expected at least base_ejection_time (10s)"},
+      {"ejection time as integer", cluster("[cluster.outlier_detection]\nbase_ejection_time = 30"),
+       5, 22, "cluster[0].outlier_detection.base_ejection_time",
+       R"(expected a duration string such as "10ms" or "2s", got integer 30)"},
+      {"too many retries", cluster("[cluster.retry]\nmax_retries = 11"), 5, 15,
+       "cluster[0].retry.max_retries", "expected an integer in 0..10, got 11"},
+      {"unknown retry condition", cluster("[cluster.retry]\nretry_on = [\"reset\", \"5xx\"]"), 5,
+       22, "cluster[0].retry.retry_on[1]",
+       R"(expected "connect_failure", "reset" or a 5xx status such as "503", got string "5xx")"},
+      {"retry on a 4xx", cluster("[cluster.retry]\nretry_on = [\"429\"]"), 5, 13,
+       "cluster[0].retry.retry_on[0]",
+       R"(expected "connect_failure", "reset" or a 5xx status such as "503", got string "429")"},
+      {"retry on as string", cluster("[cluster.retry]\nretry_on = \"reset\""), 5, 12,
+       "cluster[0].retry.retry_on",
+       R"(expected an array of conditions such as "reset" or "503", got string "reset")"},
+      {"budget over 100", cluster("[cluster.retry]\nbudget_percent = 150"), 5, 18,
+       "cluster[0].retry.budget_percent", "expected an integer in 0..100, got 150"},
+      {"negative limit", cluster("[cluster.limits]\nmax_requests = -5"), 5, 16,
+       "cluster[0].limits.max_requests", "expected an integer in 0..16777216, got -5"},
+      {"misspelt limit", cluster("[cluster.limits]\nmax_pending = 5"), 5, 1,
+       "cluster[0].limits.max_pending",
+       R"(unknown key "max_pending" in [cluster.limits] (expected one of: max_connections, max_requests))"},
+  };
+  for (const InvalidCase& c : cases) expectSingleError(c);
+}
+
 // Key paths follow positions in the file even when an array element is skipped as
 // invalid: the third element stays "listener[2]".
 TEST(LoaderInvalid, KeyPathsKeepFileIndicesPastSkippedElements) {
