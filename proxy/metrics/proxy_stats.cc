@@ -63,6 +63,7 @@ ProxyStats::ProxyStats(const config::Config& config, int reserve_workers) {
   upstream_idle_base_ = take(cluster_count_);
   upstream_active_base_ = take(cluster_count_);
   tls_base_ = take(2);
+  cluster_events_base_ = take(cluster_count_ * kClusterEvents);
   invalid_cell_ = take(1);
   cells_.emplace(next);
   cells_->reserve(reserve_workers);
@@ -113,6 +114,9 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     cluster.idle += sums[upstream_idle_base_ + c];
     cluster.active += sums[upstream_active_base_ + c];
     addHistogram(sums, upstream_duration_base_ + c * kHistogramCells, cluster.upstream_duration);
+    for (size_t e = 0; e < kClusterEvents; ++e) {
+      cluster.events[e] += sums[cluster_events_base_ + c * kClusterEvents + e];
+    }
     if (!with_health) continue;
     for (size_t e = endpoint_base_[c]; e < endpoint_base_[c + 1]; ++e) {
       totals.endpoint_healthy[{cluster_names_[c], endpoint_names_[e]}] =

@@ -54,6 +54,18 @@ constexpr size_t codeClass(int status) {
   return status >= 100 && status <= 599 ? static_cast<size_t>(status / 100 - 1) : 5;
 }
 
+// Per-cluster events of upstream resilience (issue 9), one counter each. The order is
+// the cell layout; kClusterEventNames gives each its metric name.
+enum class ClusterEvent : size_t {
+  kEjection,             // outlier detection ejected an endpoint
+  kRetry,                // a request was sent again (to another endpoint when there is one)
+  kRetryBudgetExhausted, // a retry was wanted but the budget said no
+  kNoHealthyEndpoint,    // answered 503: every endpoint was unhealthy or ejected
+  kOverflowConnections,  // answered 503: [cluster.limits] max_connections reached
+  kOverflowRequests,     // answered 503: [cluster.limits] max_requests reached
+};
+inline constexpr size_t kClusterEvents = 6;
+
 // Totals of one histogram series: counts per bucket (not cumulative), sum in ns.
 struct HistogramTotals {
   std::array<uint64_t, kLatencyBuckets> counts{};
@@ -73,6 +85,7 @@ struct ClusterTotals {
   uint64_t idle = 0;
   uint64_t active = 0;
   HistogramTotals upstream_duration;
+  std::array<uint64_t, kClusterEvents> events{};  // by ClusterEvent
 };
 
 // The label values of one switchyard_http_requests_total series (code aside).
@@ -162,6 +175,14 @@ class ProxyStats {
                 upstream_active_base_ + cluster, static_cast<uint64_t>(active_delta));
   }
 
+  // A resilience event of `cluster` (see ClusterEvent). Any thread; a Task passes its
+  // worker, other threads -1.
+  void clusterEvent(int worker, size_t cluster, ClusterEvent event) {
+    if (cluster >= cluster_count_) [[unlikely]] return invalid(worker);
+    cells_->add(worker, cluster_events_base_ + cluster * kClusterEvents +
+                            static_cast<size_t>(event), 1);
+  }
+
   // A downstream TLS handshake finished.
   void tlsHandshake(int worker, bool success) {
     cells_->add(worker, tls_base_ + (success ? 0 : 1), 1);
@@ -217,6 +238,7 @@ class ProxyStats {
   size_t upstream_idle_base_ = 0;
   size_t upstream_active_base_ = 0;
   size_t tls_base_ = 0;
+  size_t cluster_events_base_ = 0;
   size_t invalid_cell_ = 0;
 
   // Built last, once the layout above is known (emplaced in the constructor).

@@ -1,6 +1,8 @@
 #include "proxy/metrics/proxy_stats_collector.h"
 
 #include <atomic>
+#include <iterator>
+#include <string_view>
 #include <utility>
 
 #include "proxy/metrics/exposition.h"
@@ -33,6 +35,7 @@ void merge(const ProxyTotals& from, ProxyTotals& into) {
     to.idle += cluster.idle;
     to.active += cluster.active;
     mergeHistogram(cluster.upstream_duration, to.upstream_duration);
+    for (size_t e = 0; e < kClusterEvents; ++e) to.events[e] += cluster.events[e];
   }
   for (const auto& [key, healthy] : from.endpoint_healthy) into.endpoint_healthy[key] = healthy;
   into.tls_success += from.tls_success;
@@ -209,6 +212,48 @@ std::vector<prometheus::MetricFamily> proxyFamilies(const ProxyTotals& totals) {
              is_healthy ? 1.0 : 0.0);
   }
   families.push_back(std::move(healthy));
+
+  // One counter family per ClusterEvent, every cluster listed (zero or not), so that
+  // rate() and alerts see the series before the first event.
+  struct EventFamily {
+    ClusterEvent event;
+    const char* name;
+    const char* help;
+    const char* limit;  // the `limit` label of the overflow family, else nullptr
+  };
+  static constexpr EventFamily kEventFamilies[] = {
+      {ClusterEvent::kEjection, "switchyard_upstream_ejections_total",
+       "Endpoints ejected by outlier detection, by cluster.", nullptr},
+      {ClusterEvent::kRetry, "switchyard_upstream_retries_total",
+       "Requests sent again after a failed try, by cluster.", nullptr},
+      {ClusterEvent::kRetryBudgetExhausted, "switchyard_upstream_retry_budget_exhausted_total",
+       "Retries not made because the cluster's retry budget was spent, by cluster.", nullptr},
+      {ClusterEvent::kNoHealthyEndpoint, "switchyard_upstream_no_healthy_endpoint_total",
+       "Requests answered 503 because no endpoint of the cluster was healthy, by cluster.",
+       nullptr},
+      {ClusterEvent::kOverflowConnections, "switchyard_upstream_overflow_total",
+       "Requests answered 503 because a [cluster.limits] limit was reached, by cluster and "
+       "limit.",
+       "max_connections"},
+      {ClusterEvent::kOverflowRequests, "switchyard_upstream_overflow_total", nullptr,
+       "max_requests"},
+  };
+  for (size_t f = 0; f < std::size(kEventFamilies); ++f) {
+    const EventFamily& ef = kEventFamilies[f];
+    if (ef.help == nullptr) continue;  // a second label value of the family before it
+    auto family = makeFamily(ef.name, ef.help, MetricType::Counter);
+    for (size_t g = f; g < std::size(kEventFamilies); ++g) {
+      const EventFamily& member = kEventFamilies[g];
+      if (std::string_view(member.name) != ef.name) continue;
+      for (const auto& [name, cluster] : totals.clusters) {
+        Labels labels{{"cluster", name}};
+        if (member.limit != nullptr) labels.push_back({"limit", member.limit});
+        addCounter(family, std::move(labels),
+                   static_cast<double>(cluster.events[static_cast<size_t>(member.event)]));
+      }
+    }
+    families.push_back(std::move(family));
+  }
 
   auto tls = makeFamily("switchyard_tls_handshakes_total",
                         "Downstream TLS handshakes, by result.", MetricType::Counter);

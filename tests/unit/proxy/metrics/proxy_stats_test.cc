@@ -349,3 +349,46 @@ TEST(ProxyStatsTest, ScrapesWhileWorkersRecordSeeMonotonicCounters) {
 
 }  // namespace
 }  // namespace switchyard::proxy::metrics
+
+namespace switchyard::proxy::metrics {
+namespace {
+
+// Resilience events: one family per event, every cluster listed from the start (zero),
+// counts summed over workers and kept across a reload.
+TEST(ProxyStatsResilienceTest, ClusterEventsAreExportedPerClusterAndSurviveReloads) {
+  MetricsRegistry registry("test");
+  std::shared_ptr<ProxyStats> stats = registry.proxyStats().publish(twoListenerConfig(), 2);
+  ExpositionReader empty(registry.renderMetrics());
+  EXPECT_EQ(empty.raw("switchyard_upstream_ejections_total{cluster=\"web\"}"), "0");
+  EXPECT_EQ(empty.raw("switchyard_upstream_overflow_total{cluster=\"api\",limit=\"max_requests\"}"),
+            "0");
+
+  stats->clusterEvent(0, kApi, ClusterEvent::kEjection);
+  stats->clusterEvent(1, kApi, ClusterEvent::kEjection);
+  stats->clusterEvent(1, kApi, ClusterEvent::kRetry);
+  stats->clusterEvent(-1, kWeb, ClusterEvent::kRetryBudgetExhausted);  // not on a worker
+  stats->clusterEvent(0, kWeb, ClusterEvent::kNoHealthyEndpoint);
+  stats->clusterEvent(0, kApi, ClusterEvent::kOverflowConnections);
+  stats->clusterEvent(0, kApi, ClusterEvent::kOverflowRequests);
+  stats->clusterEvent(0, kApi, ClusterEvent::kOverflowRequests);
+  stats->clusterEvent(0, 99, ClusterEvent::kRetry);  // an index this snapshot lacks
+
+  auto next = registry.proxyStats().publish(twoListenerConfig(), 2);
+  stats.reset();  // the old snapshot retires; its counts stay
+  next->clusterEvent(0, kApi, ClusterEvent::kEjection);
+
+  ExpositionReader r(registry.renderMetrics());
+  EXPECT_EQ(r.raw("switchyard_upstream_ejections_total{cluster=\"api\"}"), "3");
+  EXPECT_EQ(r.raw("switchyard_upstream_ejections_total{cluster=\"web\"}"), "0");
+  EXPECT_EQ(r.raw("switchyard_upstream_retries_total{cluster=\"api\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_upstream_retry_budget_exhausted_total{cluster=\"web\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_upstream_no_healthy_endpoint_total{cluster=\"web\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_upstream_overflow_total{cluster=\"api\",limit=\"max_connections\"}"),
+            "1");
+  EXPECT_EQ(r.raw("switchyard_upstream_overflow_total{cluster=\"api\",limit=\"max_requests\"}"),
+            "2");
+  EXPECT_EQ(r.raw("switchyard_metrics_invalid_records_total"), "1");
+}
+
+}  // namespace
+}  // namespace switchyard::proxy::metrics
