@@ -10,6 +10,7 @@
 
 #include "proxy/http/http1/parser.h"
 #include "proxy/http/http1/writer.h"
+#include "proxy/resilience/retry_policy.h"
 #include "proxy/router/router.h"
 #include "proxy/server/server.h"
 #include "runtime/sync/sync.h"
@@ -443,6 +444,26 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   const config::ClusterConfig& cc = cluster.config();
   proxy::Balancer& balancer = cluster.balancer();
 
+  // Every endpoint unhealthy or ejected: refuse at once rather than send traffic the
+  // checks say will fail (the balancers' "panic mode" only covers a racing change).
+  if (balancer.endpoints().healthyCount() == 0) {
+    cluster.noteEvent(rt::current_worker(), proxy::metrics::ClusterEvent::kNoHealthyEndpoint);
+    return answer(rp, req, 503, "no healthy upstream\n");
+  }
+  // [cluster.limits] max_requests: over it, 503 now; nothing queues.
+  if (!cluster.limits().tryStartRequest()) {
+    cluster.noteEvent(rt::current_worker(), proxy::metrics::ClusterEvent::kOverflowRequests);
+    return answer(rp, req, 503, "upstream request limit reached\n");
+  }
+  struct RequestGuard {
+    const ClusterRuntime& c;
+    ~RequestGuard() {
+      c.limits().endRequest();
+      c.retryBudget().requestEnded(rt::current_worker());
+    }
+  } request_guard{cluster};
+  cluster.retryBudget().requestStarted(rt::current_worker());
+
   // The consistent-hash key, copied while the head is still in place (a
   // retry picks again after the input buffer may have moved). A longer key
   // is hashed on its first bytes.
@@ -475,6 +496,20 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   }
   const size_t out_len = *head_len;
   const bool may_retry = idempotent(req.method) && !req.has_body && !req.upgrade;
+  proxy::resilience::RetryPolicy retry_policy(cc.retry, cluster.retryBudget(), may_retry);
+  proxy::health::ClusterHealth& health = cluster.health();
+  // A failed try: retry (true), or answer with the try's error (false). Counted either way.
+  auto retryAfter = [&](proxy::resilience::RetryPolicy::Failure failure, int status) {
+    using Decision = proxy::resilience::RetryPolicy::Decision;
+    const Decision d = retry_policy.onFailure(failure, status);
+    if (d == Decision::kRetry) {
+      cluster.noteEvent(rt::current_worker(), proxy::metrics::ClusterEvent::kRetry);
+    } else if (d == Decision::kBudgetExhausted) {
+      cluster.noteEvent(rt::current_worker(),
+                        proxy::metrics::ClusterEvent::kRetryBudgetExhausted);
+    }
+    return d == Decision::kRetry;
+  };
   const Deadline request_deadline = after(listener_.timeouts.request);
 
   bool sent_100 = false;
@@ -483,7 +518,11 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   // would wait for the client's next request instead.
   bool request_parsed = false;
   size_t excluded = proxy::kNoEndpoint;
-  for (int attempt = 0; attempt < 2; attempt++) {
+  // Tries: the first, the policy's retries, and one free retry on a fresh connection when
+  // a pooled one proved dead before any response byte (a stale pool entry says nothing
+  // about the endpoint, so it costs neither a retry nor budget).
+  bool free_retry_used = false;
+  for (int attempt = 0; attempt < 2 + cc.retry.max_retries; attempt++) {
     const int worker = rt::current_worker();
     const size_t e = balancer.pick({worker, hash_key, excluded});
     const config::HostPort& endpoint = cc.endpoints[e];
@@ -500,10 +539,21 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     const bool reused = up.valid();
     std::error_code ec;
     if (!reused) {
+      if (!cluster.limits().tryReserveConnect()) {
+        cluster.noteEvent(worker, proxy::metrics::ClusterEvent::kOverflowConnections);
+        respondError(503, "upstream connection limit reached\n", req.method == Method::kHead);
+        return Outcome::kClose;
+      }
       up = rt::net::connect(endpoint.toString(),
                             earlier(after(cc.timeouts.connect), request_deadline), ec);
+      // The reservation ends here: a live connection is counted below like any other.
+      cluster.limits().releaseConnect();
       if (ec) {
-        if (may_retry && attempt == 0 && cc.endpoints.size() > 1) {
+        health.report(e, proxy::health::UpstreamResult::kConnectFailure);
+        // Nothing reached the upstream and the body is unread: any method may go again,
+        // to another endpoint (a one-endpoint cluster would only hit the same failure).
+        if (cc.endpoints.size() > 1 &&
+            retryAfter(proxy::resilience::RetryPolicy::Failure::kConnect, 0)) {
           excluded = e;
           continue;
         }
@@ -536,7 +586,15 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     up.write(bufs_.out, out_len, ec);
     if (ec) {
       up.close();
-      if (reused && may_retry) continue;
+      if (reused && may_retry && !free_retry_used) {
+        free_retry_used = true;
+        continue;
+      }
+      health.report(e, proxy::health::UpstreamResult::kGatewayFailure);
+      if (retryAfter(proxy::resilience::RetryPolicy::Failure::kReset, 0)) {
+        excluded = e;
+        continue;
+      }
       respondError(502, "upstream write failed\n", req.method == Method::kHead);
       return Outcome::kClose;
     }
@@ -602,6 +660,19 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       if (r.event == ParseEvent::kHeadComplete) {
         uw.begin += r.consumed;
         const http::ResponseHead& rh = rsp.head();
+        if (!rh.isInterim()) {
+          health.report(e, rh.status >= 500 ? proxy::health::UpstreamResult::kServerError
+                                             : proxy::health::UpstreamResult::kSuccess);
+          // A retryable status (retry_on): drop this response unseen and go again, if
+          // the policy and the budget allow. The connection is mid-response: closed.
+          if (!head_sent && retry_policy.wantsStatus(rh.status) &&
+              retryAfter(proxy::resilience::RetryPolicy::Failure::kStatus, rh.status)) {
+            up.close();
+            excluded = e;
+            retry = true;
+            break;
+          }
+        }
         if (rh.isInterim()) {
           // 1xx goes to HTTP/1.1 clients only, and one 100 is enough.
           if (req.version_minor >= 1 && !(rh.status == 100 && sent_100)) {
@@ -685,9 +756,20 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         }
       }
       up.close();
-      if (!head_sent && reused && may_retry && !got_bytes && !isTimeout(ec)) {
+      if (!head_sent && reused && may_retry && !got_bytes && !isTimeout(ec) &&
+          !free_retry_used) {
+        free_retry_used = true;
         retry = true;  // the pooled connection was dead: once more, fresh
         break;
+      }
+      if (!head_sent) {
+        health.report(e, proxy::health::UpstreamResult::kGatewayFailure);
+        if (!got_bytes && !isTimeout(ec) &&
+            retryAfter(proxy::resilience::RetryPolicy::Failure::kReset, 0)) {
+          excluded = e;
+          retry = true;
+          break;
+        }
       }
       if (!head_sent) {
         respondError(isTimeout(ec) ? 504 : 502,

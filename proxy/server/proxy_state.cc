@@ -7,7 +7,12 @@ namespace switchyard::server {
 
 ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
                                std::unique_ptr<proxy::Balancer> balancer)
-    : config_(config), balancer_(std::move(balancer)) {}
+    : config_(config),
+      balancer_(std::move(balancer)),
+      health_(std::make_shared<proxy::health::ClusterHealth>(config,
+                                                              balancer_->sharedEndpoints())),
+      retry_budget_(config.retry.budget_percent, config.retry.min_retry_concurrency),
+      limits_(config.limits) {}
 
 ClusterRuntime::~ClusterRuntime() {
   // Runs in whichever Task drops the snapshot last: report from that
@@ -44,15 +49,25 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
     const config::ClusterConfig& cc = state->config->clusters[i];
     proxy::BalancerOptions opts;
     opts.seed = i * 7919 + 1;
+    auto cluster = std::make_unique<ClusterRuntime>(cc, proxy::makeBalancer(cc, opts));
+    // Endpoint health (probe streaks, ejections) carries over a reload by cluster name
+    // and endpoint address; ClusterHealth writes it into the new EndpointSet.
     if (previous != nullptr) {
       for (const auto& old : previous->clusters) {
-        if (old->config().name == cc.name) opts.previous = &old->balancer().endpoints();
+        if (old->config().name == cc.name) cluster->health().inherit(old->health());
       }
     }
-    state->clusters.push_back(
-        std::make_unique<ClusterRuntime>(cc, proxy::makeBalancer(cc, opts)));
+    state->clusters.push_back(std::move(cluster));
   }
   return state;
+}
+
+void ProxyState::startHealthChecks() const {
+  for (const auto& cluster : clusters) cluster->health().start();
+}
+
+void ProxyState::stopHealthChecks() const {
+  for (const auto& cluster : clusters) cluster->health().stop();
 }
 
 }  // namespace switchyard::server

@@ -15,8 +15,11 @@
 
 #include "config/config.h"
 #include "proxy/balancer/balancer.h"
+#include "proxy/health/cluster_health.h"
 #include "proxy/lazy_per_worker.h"
 #include "proxy/metrics/proxy_stats.h"
+#include "proxy/resilience/cluster_limits.h"
+#include "proxy/resilience/retry_budget.h"
 #include "proxy/router/router.h"
 #include "proxy/upstream/idle_pool.h"
 #include "runtime/net/net.h"
@@ -32,16 +35,27 @@ class ClusterRuntime {
 
   const config::ClusterConfig& config() const { return config_; }
   proxy::Balancer& balancer() const { return *balancer_; }
+  // Active checks and outlier detection over the balancer's endpoints.
+  proxy::health::ClusterHealth& health() const { return *health_; }
+  proxy::resilience::RetryBudget& retryBudget() const { return retry_budget_; }
+  proxy::resilience::ClusterLimits& limits() const { return limits_; }
 
   // The snapshot's counters and this cluster's index in them, for the
   // upstream_connections{cluster,state} gauge. The cluster keeps its own
   // reference so its pools can report their closing when it is destroyed.
   void attachStats(std::shared_ptr<proxy::metrics::ProxyStats> stats, size_t index) {
+    health_->attachStats(stats, index);
     stats_ = std::move(stats);
     index_ = index;
   }
+  // A resilience event, counted when the snapshot has counters.
+  void noteEvent(int worker, proxy::metrics::ClusterEvent event) const {
+    if (stats_ != nullptr) stats_->clusterEvent(worker, index_, event);
+  }
   // Gauge deltas from the calling worker: idle pooled, active in use.
+  // The same deltas feed the max_connections limit.
   void noteConnections(int worker, int64_t idle_delta, int64_t active_delta) const {
+    limits_.connectionsChanged(idle_delta + active_delta);
     if (stats_ != nullptr && (idle_delta != 0 || active_delta != 0)) {
       stats_->upstreamConnections(worker, index_, idle_delta, active_delta);
     }
@@ -56,6 +70,9 @@ class ClusterRuntime {
   };
   const config::ClusterConfig& config_;
   std::unique_ptr<proxy::Balancer> balancer_;
+  std::shared_ptr<proxy::health::ClusterHealth> health_;
+  mutable proxy::resilience::RetryBudget retry_budget_;
+  mutable proxy::resilience::ClusterLimits limits_;
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
   mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
@@ -80,6 +97,11 @@ struct ProxyState {
     }
     return SIZE_MAX;
   }
+
+  // The health checker Tasks of every cluster: started when the snapshot is published,
+  // stopped when the next one replaces it (or the server goes away). From a Task.
+  void startHealthChecks() const;
+  void stopHealthChecks() const;
 
   // Builds the state; `previous` lets endpoint health carry over a reload.
   static std::shared_ptr<ProxyState> build(std::shared_ptr<const config::Config> config,

@@ -29,6 +29,7 @@ Server::Server(std::shared_ptr<const config::Config> initial)
 
 Server::~Server() {
   for (auto& l : listeners_) stopListener(*l);
+  if (state_ != nullptr) state_->stopHealthChecks();
 }
 
 std::shared_ptr<const ProxyState> Server::state() const {
@@ -50,10 +51,17 @@ void Server::publish(std::shared_ptr<ProxyState> state,
       }
     }
   }
-  std::lock_guard<std::mutex> lock(state_mu_);
-  state_ = std::move(state);
-  listeners_ = std::move(listeners);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  state->startHealthChecks();
+  std::shared_ptr<const ProxyState> previous;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    previous = std::move(state_);
+    state_ = std::move(state);
+    listeners_ = std::move(listeners);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  // The new snapshot's checkers took over (with the inherited state): the old ones go.
+  if (previous != nullptr) previous->stopHealthChecks();
 }
 
 std::error_code Server::startListener(const config::ListenerConfig& lc,

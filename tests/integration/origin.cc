@@ -20,13 +20,14 @@ bool OriginConn::readRequest(Message& out) {
   return true;
 }
 
-Origin::Origin(Handler handler, const char* ip, int backlog)
+Origin::Origin(Handler handler, const char* ip, int backlog, uint16_t port)
     : handler_(std::move(handler)), ip_(ip) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
   ::inet_pton(AF_INET, ip, &sa.sin_addr);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
       ::listen(listen_fd_, backlog) != 0) {

@@ -37,8 +37,10 @@ class Origin {
  public:
   using Handler = std::function<void(OriginConn&)>;
 
-  // Binds ip:0, listens with `backlog`, starts accepting.
-  explicit Origin(Handler handler, const char* ip = "127.0.0.1", int backlog = 128);
+  // Binds ip:port (0: any free port), listens with `backlog`, starts accepting. A fixed
+  // port lets a test bring an endpoint back where a stopped Origin was.
+  explicit Origin(Handler handler, const char* ip = "127.0.0.1", int backlog = 128,
+                  uint16_t port = 0);
   ~Origin();
   Origin(const Origin&) = delete;
   Origin& operator=(const Origin&) = delete;

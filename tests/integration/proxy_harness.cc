@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "config/loader.h"
+#include "proxy/metrics/proxy_stats.h"
 #include "runtime/runtime.h"
 
 namespace switchyard::itest {
@@ -71,6 +72,13 @@ ProxyHarness::ProxyHarness(std::string_view toml, const Options& options)
 
 void ProxyHarness::runtimeMain() {
   auto* server = new server::Server(config_);
+  if (options_.with_stats) {
+    server->setObservers(
+        [](const config::Config& c) {
+          return std::make_shared<proxy::metrics::ProxyStats>(c, rt::workers());
+        },
+        nullptr);
+  }
   std::string error;
   std::error_code ec = server->start(error);
   if (ec) {

@@ -59,6 +59,9 @@ class ProxyHarness {
   struct Options {
     int workers = 2;
     Ms time_limit = 60s;  // the watchdog's limit for the whole test
+    // Give each snapshot its ProxyStats (as the binary does), so that a test can read
+    // the counters through server().state()->stats.
+    bool with_stats = false;
   };
 
   explicit ProxyHarness(std::string_view toml) : ProxyHarness(toml, Options{}) {}
