@@ -250,6 +250,17 @@ struct ClusterConfig {
   ClusterLimits limits;
 };
 
+// [overload]: load shedding driven by the runtime's own scheduling latency (the time a
+// runnable Task waits before it runs). Absent: off.
+struct OverloadConfig {
+  // Shed when the p99 scheduling latency of a window is above this...
+  std::chrono::nanoseconds sched_latency_threshold = std::chrono::milliseconds{20};
+  // ...for trip_after windows in a row; stop after recover_after windows below it.
+  std::chrono::nanoseconds window = std::chrono::milliseconds{250};
+  int trip_after = 2;
+  int recover_after = 4;
+};
+
 struct Config {
   // Where the snapshot came from: a file path, or "<embedded default>".
   std::string source_name;
@@ -265,6 +276,7 @@ struct Config {
   std::vector<ListenerConfig> listeners;  // at least one
   std::vector<RouteConfig> routes;
   std::vector<ClusterConfig> clusters;
+  std::optional<OverloadConfig> overload;  // nullopt: no load shedding
 
   // Linear scans: called when building routing tables, never per request.
   const ListenerConfig* findListener(std::string_view name) const {

@@ -447,8 +447,10 @@ class TableReader {
 
 // ---- Keys and enumerations: the public contract, documented in docs/CONFIG.md. --------
 
-constexpr std::array<std::string_view, 6> kRootKeys = {"runtime", "admin", "log",
-                                                       "listener", "route", "cluster"};
+constexpr std::array<std::string_view, 7> kRootKeys = {"runtime", "admin",   "log",     "listener",
+                                                       "route",   "cluster", "overload"};
+constexpr std::array<std::string_view, 4> kOverloadKeys = {"sched_latency_threshold", "window",
+                                                           "trip_after", "recover_after"};
 constexpr std::array<std::string_view, 8> kRuntimeKeys = {
     "workers",        "cpu_affinity", "affinity_mode", "poller_handoff_interval",
     "netpoll_batch",  "stack_size",   "schedtrace",    "scheddetail"};
@@ -567,6 +569,9 @@ class ConfigBuilder {
       readAdmin(*admin, config.admin);
     }
     if (const toml::table* log = reader.table("log", "[log]")) readLog(*log, config.log);
+    if (const toml::table* overload = reader.table("overload", "[overload]")) {
+      readOverload(*overload, config.overload.emplace());
+    }
     forEachTableOf(reader, "listener", [&](const toml::table& table, const std::string& path) {
       config.listeners.emplace_back();
       readListener(table, path, config.listeners.back());
@@ -692,6 +697,25 @@ class ConfigBuilder {
     if (auto address = reader.hostPort("address", {.allow_names = false, .allow_port_zero = true})) {
       admin.address = *address;
       admin_address_at_ = positionOf(*reader.find("address"));
+    }
+  }
+
+  void readOverload(const toml::table& table, OverloadConfig& overload) {
+    TableReader reader(diagnostics_, table, "overload", "in [overload]", kOverloadKeys);
+    // The runtime's latency histogram tops out at 100ms (its last bound): a threshold
+    // above it could never be seen as crossed.
+    constexpr DurationRange kThreshold{std::chrono::microseconds{100}, std::chrono::milliseconds{100},
+                                       false};
+    constexpr DurationRange kWindow{std::chrono::milliseconds{10}, std::chrono::seconds{60}, false};
+    if (auto value = reader.duration("sched_latency_threshold", kThreshold)) {
+      overload.sched_latency_threshold = *value;
+    }
+    if (auto value = reader.duration("window", kWindow)) overload.window = *value;
+    if (auto value = reader.integer("trip_after", 1, 1000)) {
+      overload.trip_after = static_cast<int>(*value);
+    }
+    if (auto value = reader.integer("recover_after", 1, 1000)) {
+      overload.recover_after = static_cast<int>(*value);
     }
   }
 

@@ -64,6 +64,7 @@ ProxyStats::ProxyStats(const config::Config& config, int reserve_workers) {
   upstream_active_base_ = take(cluster_count_);
   tls_base_ = take(2);
   cluster_events_base_ = take(cluster_count_ * kClusterEvents);
+  overload_shed_base_ = take(listener_count_);
   invalid_cell_ = take(1);
   cells_.emplace(next);
   cells_->reserve(reserve_workers);
@@ -106,6 +107,7 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     listener.closed += sums[closed_base_ + l];
     listener.bytes_received += sums[bytes_received_base_ + l];
     listener.bytes_sent += sums[bytes_sent_base_ + l];
+    listener.overload_shed += sums[overload_shed_base_ + l];
     addHistogram(sums, request_duration_base_ + l * kHistogramCells, listener.request_duration);
   }
 
@@ -124,6 +126,10 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     }
   }
 
+  if (with_health) {
+    totals.overload_active = overload_active_.load(std::memory_order_relaxed);
+    totals.overload_p99_ns = overload_p99_ns_.load(std::memory_order_relaxed);
+  }
   totals.tls_success += sums[tls_base_];
   totals.tls_failure += sums[tls_base_ + 1];
   totals.invalid_records += sums[invalid_cell_];

@@ -78,6 +78,7 @@ struct ListenerTotals {
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
   HistogramTotals request_duration;
+  uint64_t overload_shed = 0;  // requests answered 503 by load shedding
 };
 
 struct ClusterTotals {
@@ -104,6 +105,9 @@ struct ProxyTotals {
   std::map<std::string, ClusterTotals> clusters;
   // (cluster, endpoint) -> healthy; the current snapshot's only.
   std::map<std::pair<std::string, std::string>, bool> endpoint_healthy;
+  // Load shedding ([overload]); the current snapshot's only. p99 < 0: no estimate.
+  bool overload_active = false;
+  int64_t overload_p99_ns = -1;
   uint64_t tls_success = 0;
   uint64_t tls_failure = 0;
   uint64_t invalid_records = 0;
@@ -183,6 +187,18 @@ class ProxyStats {
                             static_cast<size_t>(event), 1);
   }
 
+  // A request on `listener` was answered 503 because the proxy sheds load.
+  void overloadShed(int worker, size_t listener) {
+    if (listener >= listener_count_) [[unlikely]] return invalid(worker);
+    cells_->add(worker, overload_shed_base_ + listener, 1);
+  }
+
+  // ---- Overload monitor, any thread: the verdict and the estimate it came from.
+  void setOverload(bool active, int64_t p99_ns) {
+    overload_active_.store(active, std::memory_order_relaxed);
+    overload_p99_ns_.store(p99_ns, std::memory_order_relaxed);
+  }
+
   // A downstream TLS handshake finished.
   void tlsHandshake(int worker, bool success) {
     cells_->add(worker, tls_base_ + (success ? 0 : 1), 1);
@@ -239,11 +255,14 @@ class ProxyStats {
   size_t upstream_active_base_ = 0;
   size_t tls_base_ = 0;
   size_t cluster_events_base_ = 0;
+  size_t overload_shed_base_ = 0;
   size_t invalid_cell_ = 0;
 
   // Built last, once the layout above is known (emplaced in the constructor).
   std::optional<PerWorkerCells> cells_;
   std::unique_ptr<std::atomic<uint8_t>[]> endpoint_healthy_;
+  std::atomic<bool> overload_active_{false};
+  std::atomic<int64_t> overload_p99_ns_{-1};
 };
 
 }  // namespace switchyard::proxy::metrics

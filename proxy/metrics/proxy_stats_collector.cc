@@ -28,6 +28,7 @@ void merge(const ProxyTotals& from, ProxyTotals& into) {
     to.closed += listener.closed;
     to.bytes_received += listener.bytes_received;
     to.bytes_sent += listener.bytes_sent;
+    to.overload_shed += listener.overload_shed;
     mergeHistogram(listener.request_duration, to.request_duration);
   }
   for (const auto& [name, cluster] : from.clusters) {
@@ -38,6 +39,8 @@ void merge(const ProxyTotals& from, ProxyTotals& into) {
     for (size_t e = 0; e < kClusterEvents; ++e) to.events[e] += cluster.events[e];
   }
   for (const auto& [key, healthy] : from.endpoint_healthy) into.endpoint_healthy[key] = healthy;
+  if (from.overload_active) into.overload_active = true;
+  if (from.overload_p99_ns >= 0) into.overload_p99_ns = from.overload_p99_ns;
   into.tls_success += from.tls_success;
   into.tls_failure += from.tls_failure;
   into.invalid_records += from.invalid_records;
@@ -180,6 +183,28 @@ std::vector<prometheus::MetricFamily> proxyFamilies(const ProxyTotals& totals) {
     addCounter(accepted, {{"listener", name}}, static_cast<double>(listener.opened));
     addCounter(received, {{"listener", name}}, static_cast<double>(listener.bytes_received));
     addCounter(sent, {{"listener", name}}, static_cast<double>(listener.bytes_sent));
+  }
+  auto shed = makeFamily("switchyard_overload_shed_total",
+                         "Requests answered 503 because the proxy was shedding load "
+                         "([overload]), by listener.",
+                         MetricType::Counter);
+  for (const auto& [name, listener] : totals.listeners) {
+    addCounter(shed, {{"listener", name}}, static_cast<double>(listener.overload_shed));
+  }
+  families.push_back(std::move(shed));
+  auto overloaded = makeFamily("switchyard_overload_active",
+                               "1 while the proxy sheds load because its scheduling latency "
+                               "stayed above [overload] sched_latency_threshold.",
+                               MetricType::Gauge);
+  addGauge(overloaded, {}, totals.overload_active ? 1.0 : 0.0);
+  families.push_back(std::move(overloaded));
+  if (totals.overload_p99_ns >= 0) {
+    auto p99 = makeFamily("switchyard_overload_sched_latency_p99_seconds",
+                          "The overload monitor's last window: estimated 99th percentile of "
+                          "the time runnable Tasks waited before running.",
+                          MetricType::Gauge);
+    addGauge(p99, {}, static_cast<double>(totals.overload_p99_ns) / 1e9);
+    families.push_back(std::move(p99));
   }
   families.push_back(std::move(duration));
   families.push_back(std::move(active));

@@ -390,6 +390,12 @@ Outcome Exchange::handleRouted(RequestParser& rp) {
   req.expect_continue = head.expect_continue;
   req.has_body = head.framing != BodyFraming::kNone;
 
+  // [overload]: the runtime's scheduling latency says the workers are saturated; a
+  // quick 503 now costs less than a request that would time out in the run queues.
+  if (server_.overloaded()) [[unlikely]] {
+    if (state_.stats != nullptr) state_.stats->overloadShed(rt::current_worker(), listener_index_);
+    return answer(rp, req, 503, "overloaded\n");
+  }
   const proxy::RouteMatch* route = state_.router->match(listener_index_, head.host, head.path);
   rec_.match = route;
   if (route != nullptr) {

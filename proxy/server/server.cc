@@ -1,8 +1,12 @@
 #include "proxy/server/server.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
+#include "proxy/resilience/overload_detector.h"
 #include "proxy/server/connection.h"
+#include "runtime/runtime.h"
 
 namespace switchyard::server {
 namespace {
@@ -28,6 +32,8 @@ Server::Server(std::shared_ptr<const config::Config> initial)
     : buffers_(kBufferSize, kFreeBuffersPerWorker), initial_(std::move(initial)) {}
 
 Server::~Server() {
+  monitor_stop_.store(true, std::memory_order_release);
+  monitor_done_.wait();
   for (auto& l : listeners_) stopListener(*l);
   if (state_ != nullptr) state_->stopHealthChecks();
 }
@@ -130,7 +136,49 @@ std::error_code Server::start(std::string& error_text) {
     started.push_back(std::move(h));
   }
   publish(ProxyState::build(initial_, nullptr), std::move(started));
+  monitor_done_.add(1);
+  rt::go([this] {
+    overloadLoop();
+    monitor_done_.done();
+  });
   return {};
+}
+
+void Server::overloadLoop() {
+  // Without [overload] the loop only looks at the config every kIdleCheck (a reload may
+  // turn it on). Sleeps are sliced so that ~Server never waits longer than a slice.
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  std::optional<proxy::resilience::OverloadDetector> detector;
+  for (uint64_t round = 0; !monitor_stop_.load(std::memory_order_acquire); ++round) {
+    std::shared_ptr<const ProxyState> s = state();
+    const std::optional<config::OverloadConfig>& oc = s->config->overload;
+    if (!oc.has_value()) {
+      detector.reset();
+      overloaded_.value.store(false, std::memory_order_relaxed);
+      overload_p99_ns_.store(-1, std::memory_order_relaxed);
+      if (s->stats != nullptr) s->stats->setOverload(false, -1);
+      s.reset();  // hold no snapshot while asleep
+      rt::sleep_for(kSlice * 5);
+      continue;
+    }
+    if (!detector.has_value()) {
+      detector.emplace(*oc);
+    } else {
+      detector->reconfigure(*oc);
+    }
+    const rt::SchedSnapshot snap = rt::snapshot();
+    const bool over = detector->update(snap.sched_latency_bounds_ns, snap.sched_latency_counts);
+    overloaded_.value.store(over, std::memory_order_relaxed);
+    overload_p99_ns_.store(detector->lastP99Ns(), std::memory_order_relaxed);
+    if (s->stats != nullptr) s->stats->setOverload(over, detector->lastP99Ns());
+    const auto wake = std::chrono::steady_clock::now() + oc->window;
+    s.reset();
+    for (int i = 0; i < 100000 && !monitor_stop_.load(std::memory_order_acquire); ++i) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= wake) break;
+      rt::sleep_for(std::min<std::chrono::nanoseconds>(wake - now, kSlice));
+    }
+  }
 }
 
 std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> next) {
@@ -220,6 +268,11 @@ bool Server::ready(std::string& why) const {
       return false;
     }
     s = state_;
+  }
+  if (overloaded()) {
+    const int64_t p99 = overload_p99_ns_.load(std::memory_order_relaxed);
+    why = "overloaded: scheduling latency p99 " + std::to_string(p99 / 1000) + "us";
+    return false;
   }
   for (const auto& cluster : s->clusters) {
     if (cluster->balancer().endpoints().healthyCount() == 0) {

@@ -81,6 +81,10 @@ class Server {
   uint64_t stateGeneration() const { return generation_.load(std::memory_order_acquire); }
   BufferPool& buffers() { return buffers_; }
 
+  // [overload]: true while new requests are shed (503) because the runtime's scheduling
+  // latency stayed above the threshold. One relaxed load per request.
+  bool overloaded() const { return overloaded_.value.load(std::memory_order_relaxed); }
+
   std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
   // /readyz: listeners bound, not draining, and every cluster has at least
   // one endpoint its balancer considers healthy. Returns why not in `why`.
@@ -98,6 +102,8 @@ class Server {
   static void acceptLoop(Server* server, std::shared_ptr<ListenerHandle> l);
   void publish(std::shared_ptr<ProxyState> state,
                std::vector<std::shared_ptr<ListenerHandle>> listeners);
+  // The overload monitor Task: one rt::snapshot() per [overload] window.
+  void overloadLoop();
 
   BufferPool buffers_;
   StatsPublisher publish_stats_;
@@ -108,6 +114,15 @@ class Server {
   std::atomic<uint64_t> generation_{0};
   std::vector<std::shared_ptr<ListenerHandle>> listeners_;  // guarded by state_mu_
   std::atomic<bool> draining_{false};
+
+  // Read by every request, written once per window: alone on its cache line.
+  struct alignas(64) Flag {
+    std::atomic<bool> value{false};
+  };
+  Flag overloaded_;
+  std::atomic<int64_t> overload_p99_ns_{-1};
+  std::atomic<bool> monitor_stop_{false};
+  rt::WaitGroup monitor_done_;
 
   std::mutex conns_mu_;
   ClientConnection* conns_ = nullptr;  // intrusive list head, guarded by conns_mu_

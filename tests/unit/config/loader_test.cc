@@ -735,6 +735,40 @@ TEST(LoaderInvalid, ClusterResilienceSections) {
   for (const InvalidCase& c : cases) expectSingleError(c);
 }
 
+TEST(LoaderValid, OverloadSection) {
+  EXPECT_FALSE(load(kListener).config()->overload.has_value());
+  const LoadResult result = load(withListener(
+      "[overload]\nsched_latency_threshold = \"2ms\"\nwindow = \"500ms\"\ntrip_after = 3\n"
+      "recover_after = 7\n"));
+  ASSERT_TRUE(result.ok()) << result.errorReport();
+  const OverloadConfig& o = *result.config()->overload;
+  EXPECT_EQ(o.sched_latency_threshold, milliseconds{2});
+  EXPECT_EQ(o.window, milliseconds{500});
+  EXPECT_EQ(o.trip_after, 3);
+  EXPECT_EQ(o.recover_after, 7);
+  const LoadResult bare = load(withListener("[overload]\n"));
+  ASSERT_TRUE(bare.ok()) << bare.errorReport();
+  EXPECT_EQ(bare.config()->overload->sched_latency_threshold, milliseconds{20});
+  EXPECT_EQ(bare.config()->overload->window, milliseconds{250});
+}
+
+TEST(LoaderInvalid, OverloadSection) {
+  const std::vector<InvalidCase> cases = {
+      {"overload not a table", withListener("overload = true"), 1, 12, "overload",
+       "expected a table ([overload]), got boolean true"},
+      {"threshold above the histogram", withListener("[overload]\nsched_latency_threshold = \"1s\""),
+       2, 27, "overload.sched_latency_threshold",
+       R"(expected a duration in 100us..100ms, got "1s")"},
+      {"window too short", withListener("[overload]\nwindow = \"1ms\""), 2, 10, "overload.window",
+       R"(expected a duration in 10ms..1m, got "1ms")"},
+      {"trip_after zero", withListener("[overload]\ntrip_after = 0"), 2, 14, "overload.trip_after",
+       "expected an integer in 1..1000, got 0"},
+      {"misspelt key", withListener("[overload]\nrecover = 3"), 2, 1, "overload.recover",
+       R"(unknown key "recover" in [overload] (expected one of: sched_latency_threshold, window, trip_after, recover_after))"},
+  };
+  for (const InvalidCase& c : cases) expectSingleError(c);
+}
+
 // Key paths follow positions in the file even when an array element is skipped as
 // invalid: the third element stays "listener[2]".
 TEST(LoaderInvalid, KeyPathsKeepFileIndicesPastSkippedElements) {
@@ -882,6 +916,32 @@ TEST(LoaderFile, DeployExampleUsesEveryKey) {
                             text.find(", " + key + " = ") != std::string::npos;
     EXPECT_TRUE(as_line || inline_key) << key;
   }
+}
+
+// The same for the resilience tables (a separate list, so that the schema's other
+// sections can grow without touching this one).
+TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
+  const LoadResult result = loadConfigFile("deploy/switchyard.toml", fourCpus());
+  ASSERT_TRUE(result.ok()) << result.errorReport();
+  const std::string& text = result.config()->source_text;
+  const std::vector<std::string> keys = {
+      "[cluster.health_check]", "path", "host", "interval", "timeout", "healthy_threshold",
+      "unhealthy_threshold", "expected_statuses", "[cluster.outlier_detection]",
+      "consecutive_5xx", "consecutive_connect_failures", "base_ejection_time",
+      "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
+      "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
+      "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
+      "trip_after", "recover_after"};
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
+                text.find("\n" + key + "\n") != std::string::npos)
+        << key;
+  }
+  const ClusterConfig& api = result.config()->clusters[0];
+  ASSERT_TRUE(api.health_check.has_value());
+  EXPECT_EQ(api.health_check->path, "/healthz");
+  EXPECT_EQ(api.retry.on_statuses, std::vector<int>{503});
+  EXPECT_EQ(api.limits.max_requests, 1024u);
 }
 
 TEST(ConfigErrorFormat, MatchesCompilerStyle) {
