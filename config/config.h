@@ -158,7 +158,7 @@ struct RouteConfig {
   std::variant<ClusterTarget, DirectResponse> action;
 };
 
-enum class BalancerKind { kRoundRobin, kLeastRequest, kRandom, kConsistentHash };
+enum class BalancerKind { kRoundRobin, kLeastRequest, kRandom, kConsistentHash, kPeakEwma };
 
 // What consistent_hash hashes: the client's IP address or one request header.
 struct HashKey {
@@ -242,6 +242,10 @@ struct ClusterConfig {
   std::vector<HostPort> endpoints;  // at least one, no duplicates
   BalancerKind balancer = BalancerKind::kRoundRobin;
   HashKey hash_key;  // meaningful only for kConsistentHash
+  // Relative share of each endpoint, same length as `endpoints`; empty: all 1.
+  std::vector<uint32_t> weights;
+  // kPeakEwma: the time constant of the latency average's decay.
+  std::chrono::nanoseconds ewma_decay = std::chrono::seconds{10};
   ClusterTimeouts timeouts;
   ClusterPool pool;
   std::optional<HealthCheckConfig> health_check;  // nullopt: no active probes
@@ -325,6 +329,7 @@ constexpr std::string_view toString(BalancerKind kind) {
     case BalancerKind::kLeastRequest: return "least_request";
     case BalancerKind::kRandom: return "random";
     case BalancerKind::kConsistentHash: return "consistent_hash";
+    case BalancerKind::kPeakEwma: return "peak_ewma";
   }
   return "?";
 }

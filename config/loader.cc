@@ -466,9 +466,9 @@ constexpr std::array<std::string_view, 3> kListenerTimeoutKeys = {"header_read",
 constexpr std::array<std::string_view, 7> kRouteKeys = {
     "name", "listener", "host", "path_prefix", "path_exact", "cluster", "direct_response"};
 constexpr std::array<std::string_view, 2> kDirectResponseKeys = {"status", "body"};
-constexpr std::array<std::string_view, 10> kClusterKeys = {
-    "name", "endpoints", "balancer", "hash_key", "timeouts", "pool",
-    "health_check", "outlier_detection", "retry", "limits"};
+constexpr std::array<std::string_view, 12> kClusterKeys = {
+    "name",         "endpoints",         "balancer", "hash_key", "timeouts", "pool",
+    "health_check", "outlier_detection", "retry",    "limits",   "weights",  "ewma_decay"};
 constexpr std::array<std::string_view, 3> kClusterTimeoutKeys = {"connect", "response_header",
                                                                   "idle"};
 constexpr std::array<std::string_view, 1> kPoolKeys = {"max_idle_per_worker"};
@@ -500,11 +500,12 @@ constexpr std::array<Choice<LogLevel>, 5> kLogLevels = {{
     {"warn", LogLevel::kWarn},
     {"error", LogLevel::kError},
 }};
-constexpr std::array<Choice<BalancerKind>, 4> kBalancers = {{
+constexpr std::array<Choice<BalancerKind>, 5> kBalancers = {{
     {"round_robin", BalancerKind::kRoundRobin},
     {"least_request", BalancerKind::kLeastRequest},
     {"random", BalancerKind::kRandom},
     {"consistent_hash", BalancerKind::kConsistentHash},
+    {"peak_ewma", BalancerKind::kPeakEwma},
 }};
 
 // ---- Ranges. ---------------------------------------------------------------------------
@@ -534,6 +535,8 @@ constexpr int64_t kMaxHealthThreshold = 100;
 constexpr int64_t kMaxConsecutiveErrors = 1000;
 // More tries than this multiply an outage rather than hide one failed endpoint.
 constexpr int64_t kMaxRetries = 10;
+// Weights are small relative shares; round robin's schedule has sum(weights) slots.
+constexpr int64_t kMaxWeight = 1000;
 constexpr int64_t kMaxClusterLimit = 1 << 24;
 // The first status that is a final response; 1xx cannot end an exchange.
 constexpr int64_t kMinDirectStatus = 200;
@@ -967,6 +970,41 @@ class ConfigBuilder {
       }
     }
     readResilience(reader, path, cluster);
+    readWeights(reader, cluster);
+  }
+
+  // weights = [..] (one per endpoint) and ewma_decay (peak_ewma only).
+  void readWeights(const TableReader& reader, ClusterConfig& cluster) {
+    if (const toml::array* weights = reader.array("weights", "integers 1..1000")) {
+      std::vector<uint32_t> parsed;
+      for (size_t i = 0; i < weights->size(); ++i) {
+        const toml::node& element = *weights->get(i);
+        if (!element.is_integer() || element.as_integer()->get() < 1 ||
+            element.as_integer()->get() > kMaxWeight) {
+          diagnostics_.report(positionOf(element), indexPath(reader.keyPath("weights"), i),
+                              "expected an integer in 1.." + std::to_string(kMaxWeight) +
+                                  ", got " + describeValue(element));
+          continue;
+        }
+        parsed.push_back(static_cast<uint32_t>(element.as_integer()->get()));
+      }
+      if (parsed.size() == weights->size()) {
+        if (!cluster.endpoints.empty() && parsed.size() != cluster.endpoints.size()) {
+          reader.reportValue("weights", "expected one weight per endpoint (" +
+                                            std::to_string(cluster.endpoints.size()) +
+                                            "), got " + std::to_string(parsed.size()));
+        } else {
+          cluster.weights = std::move(parsed);
+        }
+      }
+    }
+    if (auto decay = reader.duration("ewma_decay", kPositiveTimeout)) {
+      if (cluster.balancer != BalancerKind::kPeakEwma) {
+        reader.reportValue("ewma_decay", R"(ewma_decay applies only to balancer = "peak_ewma")");
+      } else {
+        cluster.ewma_decay = *decay;
+      }
+    }
   }
 
   // [cluster.health_check], [cluster.outlier_detection], [cluster.retry], [cluster.limits].

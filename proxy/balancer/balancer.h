@@ -17,6 +17,11 @@
 //                    P); see least_request.h.
 //   consistent_hash  a hash ring with virtual nodes, built once per snapshot and
 //                    read-only afterwards; see consistent_hash.h for ring vs Maglev.
+//   peak_ewma        power of two choices over a decaying, peak-sensitive latency
+//                    average times requests in flight (peak_ewma.h); learns from
+//                    observeLatency(), one shared write per response.
+// Weights (EndpointSet::weight) are read by every kind; with equal weights (the common
+// case) none of them does any extra work.
 //
 // Health and retries (the same for every kind):
 //   1. Candidates are the healthy endpoints other than PickContext::exclude.
@@ -79,6 +84,12 @@ class Balancer {
   // others do nothing, so that they keep no shared write on the hot path.
   virtual void onRequestStart(size_t endpoint) { (void)endpoint; }
   virtual void onRequestEnd(size_t endpoint) { (void)endpoint; }
+  // A response head arrived from `endpoint`, `latency_ns` after the request was sent.
+  // Only peak_ewma learns from it.
+  virtual void observeLatency(size_t endpoint, int64_t latency_ns) {
+    (void)endpoint;
+    (void)latency_ns;
+  }
 
   virtual config::BalancerKind kind() const = 0;
   // What consistent_hash hashes; nullptr for the other kinds (the proxy then skips

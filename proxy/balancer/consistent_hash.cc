@@ -38,9 +38,12 @@ ConsistentHashBalancer::ConsistentHashBalancer(std::shared_ptr<EndpointSet> endp
     uint32_t owner;
   };
   std::vector<Point> points;
-  points.reserve(set.size() * virtual_nodes);
+  // A weight multiplies an endpoint's points, hence its share of the ring.
+  size_t total = 0;
+  for (size_t e = 0; e < set.size(); ++e) total += virtual_nodes * set.weight(e);
+  points.reserve(total);
   for (size_t e = 0; e < set.size(); ++e) {
-    for (size_t k = 0; k < virtual_nodes; ++k) {
+    for (size_t k = 0; k < virtual_nodes * set.weight(e); ++k) {
       points.push_back(Point{pointHash(set.name(e), k), static_cast<uint32_t>(e)});
     }
   }

@@ -4,10 +4,18 @@
 
 namespace switchyard::proxy {
 
-EndpointSet::EndpointSet(std::vector<config::HostPort> endpoints)
+EndpointSet::EndpointSet(std::vector<config::HostPort> endpoints, std::vector<uint32_t> weights)
     : endpoints_(std::move(endpoints)),
+      weights_(std::move(weights)),
       healthy_(new std::atomic<bool>[endpoints_.size()]),
       active_(new PaddedCounter[endpoints_.size()]) {
+  // A missing or mismatched list (a caller bug; config checks the length) means equal
+  // weights; a 0 would never be picked by the weighted kinds, so it counts as 1.
+  if (weights_.size() != endpoints_.size()) weights_.assign(endpoints_.size(), 1);
+  for (uint32_t& w : weights_) {
+    if (w == 0) w = 1;
+    if (w != weights_[0]) weighted_ = true;
+  }
   names_.reserve(endpoints_.size());
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     names_.push_back(endpoints_[i].toString());

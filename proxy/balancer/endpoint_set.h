@@ -35,7 +35,9 @@ class EndpointSet {
  public:
   // Every endpoint starts healthy (an endpoint is innocent until a check fails, so a
   // fresh proxy serves immediately).
-  explicit EndpointSet(std::vector<config::HostPort> endpoints);
+  // `weights`: one per endpoint (config::ClusterConfig::weights), or empty for all 1.
+  explicit EndpointSet(std::vector<config::HostPort> endpoints,
+                       std::vector<uint32_t> weights = {});
   EndpointSet(const EndpointSet&) = delete;
   EndpointSet& operator=(const EndpointSet&) = delete;
 
@@ -43,6 +45,10 @@ class EndpointSet {
   const config::HostPort& endpoint(size_t i) const { return endpoints_[i]; }
   // "host:port" ("[::1]:80" for IPv6): the endpoint's identity for hashing, logs, metrics.
   const std::string& name(size_t i) const { return names_[i]; }
+  // Relative share of endpoint i (1 unless configured); fixed at construction.
+  uint32_t weight(size_t i) const { return weights_[i]; }
+  // False when every weight is equal (the balancers then skip weighting entirely).
+  bool weighted() const { return weighted_; }
   // Index of the endpoint called `name`, or kNoEndpoint (linear; not for the hot path).
   size_t find(const std::string& name) const;
 
@@ -73,6 +79,8 @@ class EndpointSet {
 
   std::vector<config::HostPort> endpoints_;
   std::vector<std::string> names_;
+  std::vector<uint32_t> weights_;
+  bool weighted_ = false;
   std::unique_ptr<std::atomic<bool>[]> healthy_;
   PaddedCounter healthy_count_;
   std::unique_ptr<PaddedCounter[]> active_;

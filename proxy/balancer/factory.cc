@@ -5,6 +5,7 @@
 
 #include "proxy/balancer/consistent_hash.h"
 #include "proxy/balancer/least_request.h"
+#include "proxy/balancer/peak_ewma.h"
 #include "proxy/balancer/random.h"
 #include "proxy/balancer/round_robin.h"
 
@@ -36,14 +37,19 @@ std::unique_ptr<Balancer> makeBalancer(config::BalancerKind kind,
     case config::BalancerKind::kConsistentHash:
       return std::make_unique<ConsistentHashBalancer>(std::move(endpoints), hash_key, seed,
                                                       options.virtual_nodes);
+    case config::BalancerKind::kPeakEwma:
+      return std::make_unique<PeakEwmaBalancer>(std::move(endpoints), seed, options.ewma_decay);
   }
   return nullptr;
 }
 
 std::unique_ptr<Balancer> makeBalancer(const config::ClusterConfig& cluster,
                                        const BalancerOptions& options) {
-  return makeBalancer(cluster.balancer, std::make_shared<EndpointSet>(cluster.endpoints),
-                      cluster.hash_key, options);
+  BalancerOptions with_decay = options;
+  with_decay.ewma_decay = cluster.ewma_decay;
+  return makeBalancer(cluster.balancer,
+                      std::make_shared<EndpointSet>(cluster.endpoints, cluster.weights),
+                      cluster.hash_key, with_decay);
 }
 
 }  // namespace switchyard::proxy

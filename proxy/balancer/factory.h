@@ -4,6 +4,7 @@
 // proxy keeps one Balancer per cluster per snapshot, indexed like Config::clusters.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -23,6 +24,8 @@ struct BalancerOptions {
   // A reload: health flags of endpoints that the previous snapshot's cluster of the same
   // name also had are carried over (EndpointSet::inheritHealth). May be null.
   const EndpointSet* previous = nullptr;
+  // peak_ewma: the latency average's decay time constant.
+  std::chrono::nanoseconds ewma_decay = std::chrono::seconds{10};
 };
 
 // A balancer of kind cluster.balancer over a new EndpointSet of cluster.endpoints.

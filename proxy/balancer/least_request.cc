@@ -28,7 +28,9 @@ size_t LeastRequestBalancer::pick(const PickContext& ctx) {
   const size_t b = nthCandidate(c, rank_b);
 
   const EndpointSet& set = *endpoints_;
-  return set.activeRequests(b) < set.activeRequests(a) ? b : a;
+  if (!set.weighted()) return set.activeRequests(b) < set.activeRequests(a) ? b : a;
+  // Weighted: fewer requests per unit of weight wins (cross-multiplied, no division).
+  return set.activeRequests(b) * set.weight(a) < set.activeRequests(a) * set.weight(b) ? b : a;
 }
 
 void LeastRequestBalancer::onRequestStart(size_t endpoint) {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "proxy/balancer/balancer.h"
 #include "proxy/balancer/internal/per_worker.h"
@@ -29,8 +30,13 @@ class RoundRobinBalancer final : public Balancer {
   config::BalancerKind kind() const override { return config::BalancerKind::kRoundRobin; }
 
  private:
-  // Per P: the index of the endpoint this P picked last.
+  // Per P: the index of the endpoint this P picked last (unweighted), or its position in
+  // schedule_ (weighted).
   internal::PerWorkerWords last_;
+  // Weighted only: one cycle of endpoint indices in which endpoint e appears weight(e)
+  // times, interleaved by nginx's smooth weighted round robin (weights 5,1,1 give
+  // a a b a c a a rather than a a a a a b c), built once at construction.
+  std::vector<uint32_t> schedule_;
 };
 
 }  // namespace switchyard::proxy

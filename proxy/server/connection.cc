@@ -667,6 +667,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         uw.begin += r.consumed;
         const http::ResponseHead& rh = rsp.head();
         if (!rh.isInterim()) {
+          balancer.observeLatency(e, nowNs() - rec_.upstream_start_ns);
           health.report(e, rh.status >= 500 ? proxy::health::UpstreamResult::kServerError
                                              : proxy::health::UpstreamResult::kSuccess);
           // A retryable status (retry_on): drop this response unseen and go again, if

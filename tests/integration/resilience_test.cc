@@ -356,6 +356,38 @@ TEST(ResilienceTest, RetryBudgetCapsARetryStorm) {
   EXPECT_EQ(exhausted, 0u);
 }
 
+// 4 keep-alive clients, 40 requests each, to a fast (5ms) and a 10x slower (50ms)
+// endpoint; returns the slow endpoint's share of the traffic.
+double slowShare(const std::string& balancer) {
+  Backend fast, slow;
+  fast.delay_ms = 5;
+  slow.delay_ms = 50;
+  ProxyHarness proxy(clusterConfig(quoted({fast.address(), slow.address()}),
+                                   "balancer = \"" + balancer + "\"\n"));
+  if (!proxy.ok()) return -1;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; t++) {
+    clients.emplace_back([&, t] {
+      Client c(proxy.port());
+      for (int i = 0; i < 40; i++) {
+        if (c.get("/ewma/" + std::to_string(t) + "/" + std::to_string(i)).status == 200) ok++;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok, 160);
+  std::printf("%s: fast endpoint %d requests, 10x slower endpoint %d\n", balancer.c_str(),
+              fast.traffic.load(), slow.traffic.load());
+  return static_cast<double>(slow.traffic) / static_cast<double>(fast.traffic + slow.traffic);
+}
+
+TEST(ResilienceTest, PeakEwmaSendsLessTrafficToA10xSlowerEndpoint) {
+  EXPECT_LT(slowShare("peak_ewma"), 0.2);
+  // The control: round robin ignores latency and splits evenly.
+  EXPECT_GT(slowShare("round_robin"), 0.4);
+}
+
 TEST(ResilienceTest, MaxRequestsAnswers503InsteadOfQueueing) {
   Backend a;
   a.delay_ms = 500;

@@ -551,7 +551,7 @@ TEST(LoaderInvalid, ClusterSection) {
        "endpoint a:1 is listed twice"},
       {"balancer typo", cluster("endpoints = [\"a:1\"]\nbalancer = \"round-robin\""), 4, 12,
        "cluster[0].balancer",
-       R"(expected "round_robin", "least_request", "random" or "consistent_hash", got "round-robin" (did you mean "round_robin"?))"},
+       R"(expected "round_robin", "least_request", "random", "consistent_hash" or "peak_ewma", got "round-robin" (did you mean "round_robin"?))"},
       {"hash key with round robin", cluster("endpoints = [\"a:1\"]\nhash_key = \"client_ip\""), 4, 12,
        "cluster[0].hash_key", R"(hash_key applies only to balancer = "consistent_hash")"},
       {"hash key without header name",
@@ -731,6 +731,36 @@ TEST(LoaderInvalid, ClusterResilienceSections) {
       {"misspelt limit", cluster("[cluster.limits]\nmax_pending = 5"), 5, 1,
        "cluster[0].limits.max_pending",
        R"(unknown key "max_pending" in [cluster.limits] (expected one of: max_connections, max_requests))"},
+  };
+  for (const InvalidCase& c : cases) expectSingleError(c);
+}
+
+TEST(LoaderValid, PeakEwmaAndWeights) {
+  const LoadResult result = load(withListener(
+      "[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\", \"b:1\"]\nbalancer = \"peak_ewma\"\n"
+      "weights = [1, 3]\newma_decay = \"2s\"\n"));
+  ASSERT_TRUE(result.ok()) << result.errorReport();
+  const ClusterConfig& c = result.config()->clusters[0];
+  EXPECT_EQ(c.balancer, BalancerKind::kPeakEwma);
+  EXPECT_EQ(c.weights, (std::vector<uint32_t>{1, 3}));
+  EXPECT_EQ(c.ewma_decay, seconds{2});
+  EXPECT_EQ(toString(c.balancer), "peak_ewma");
+}
+
+TEST(LoaderInvalid, WeightsAndEwmaDecay) {
+  auto cluster = [](std::string_view body) {
+    return withListener(std::string("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\", \"b:1\"]\n") +
+                        std::string(body) + "\n");
+  };
+  const std::vector<InvalidCase> cases = {
+      {"weight zero", cluster("weights = [1, 0]"), 4, 15, "cluster[0].weights[1]",
+       "expected an integer in 1..1000, got integer 0"},
+      {"weight as string", cluster("weights = [\"1\", 2]"), 4, 12, "cluster[0].weights[0]",
+       R"(expected an integer in 1..1000, got string "1")"},
+      {"too few weights", cluster("weights = [1]"), 4, 11, "cluster[0].weights",
+       "expected one weight per endpoint (2), got 1"},
+      {"ewma decay without peak_ewma", cluster("ewma_decay = \"5s\""), 4, 14,
+       "cluster[0].ewma_decay", R"(ewma_decay applies only to balancer = "peak_ewma")"},
   };
   for (const InvalidCase& c : cases) expectSingleError(c);
 }
@@ -931,7 +961,7 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
       "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
       "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
       "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
-      "trip_after", "recover_after"};
+      "trip_after", "recover_after", "weights", "ewma_decay"};
   for (const std::string& key : keys) {
     EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
                 text.find("\n" + key + "\n") != std::string::npos)
