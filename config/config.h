@@ -130,6 +130,10 @@ struct ListenerConfig {
   std::optional<TlsConfig> tls;  // nullopt: plain HTTP
   ListenerLimits limits;
   ListenerTimeouts timeouts;
+  // Every connection starts with a PROXY protocol v1 or v2 header (from a balancer in
+  // front); its source address is the client's for X-Forwarded-For and the access log.
+  // A connection without a valid header is closed.
+  bool proxy_protocol = false;
 };
 
 // A route's target: a cluster, resolved to its index in Config::clusters so the router

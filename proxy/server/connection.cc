@@ -10,6 +10,7 @@
 
 #include "proxy/http/http1/parser.h"
 #include "proxy/http/http1/writer.h"
+#include "proxy/http/proxy_protocol/parser.h"
 #include "proxy/resilience/retry_policy.h"
 #include "proxy/router/router.h"
 #include "proxy/server/server.h"
@@ -964,6 +965,36 @@ void ClientConnection::goIdle(Ns idle_timeout) {
   state_.store(kIdle, std::memory_order_release);
 }
 
+bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, size_t* begin,
+                                       size_t* end) {
+  namespace pp = proxy::proxy_protocol;
+  const Deadline deadline = after(timeout);
+  size_t have = 0;
+  // Bounded: each round reads at least one byte or returns, and a header is at most
+  // 16 + kMaxV2Payload bytes (the parser refuses longer ones).
+  while (have < cap) {
+    std::error_code ec;
+    conn_.setReadDeadline(deadline);
+    const size_t n = conn_.read(buf + have, cap - have, ec);
+    if (ec) return false;
+    have += n;
+    const pp::Result r =
+        pp::parse({reinterpret_cast<const uint8_t*>(buf), have});
+    if (r.status == pp::Status::kError) return false;
+    if (r.status == pp::Status::kNeedMore) continue;
+    char text[sizeof client_ip_];
+    const size_t len = pp::formatIp(r.header.source, text, sizeof text);
+    if (len > 0) {  // else LOCAL/UNKNOWN: the peer address stands
+      std::memcpy(client_ip_, text, len);
+      client_ip_len_ = static_cast<uint8_t>(len);
+    }
+    *begin = r.consumed;
+    *end = have;
+    return true;
+  }
+  return false;
+}
+
 void ClientConnection::serve() {
   rt::track_sched_delay(true);
   bool may_idle = false;
@@ -982,6 +1013,14 @@ void ClientConnection::serve() {
       }
       const config::ListenerConfig& lc = state->config->listeners[li];
       idle = lc.timeouts.idle;
+      if (!proxy_header_read_) {
+        proxy_header_read_ = true;
+        if (lc.proxy_protocol &&
+            !readProxyHeader(bufs.in, server_->buffers().bufferSize(), lc.timeouts.header_read,
+                             &pending_begin, &pending_end)) {
+          break;  // no valid PROXY header: close without a word, as HAProxy does
+        }
+      }
       Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), bufs, continuing,
                   pending_begin, pending_end);
       const Exchange::Next next = ex.run();

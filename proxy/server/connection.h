@@ -75,6 +75,11 @@ class ClientConnection {
   void armIdleTimer(std::chrono::nanoseconds delay);
   void closeAndRelease();
   void release();
+  // [[listener]] proxy_protocol: reads the PROXY header at the start of the connection
+  // into `buf` and takes the client address from it. On success the bytes after the
+  // header are buf[*begin, *end). False: malformed, too slow or closed; close.
+  bool readProxyHeader(char* buf, size_t cap, std::chrono::nanoseconds timeout, size_t* begin,
+                       size_t* end);
   std::string_view clientIp() const { return {client_ip_, client_ip_len_}; }
 
   Server* server_;
@@ -82,6 +87,7 @@ class ClientConnection {
   rt::net::TcpConn conn_;
   char client_ip_[48] = {};
   uint8_t client_ip_len_ = 0;
+  bool proxy_header_read_ = false;  // the first activation handled the PROXY header
   std::atomic<int> state_{kActive};
   std::atomic<int> refs_{1};
   rt::CallbackTimer idle_timer_;

@@ -765,6 +765,21 @@ TEST(LoaderInvalid, WeightsAndEwmaDecay) {
   for (const InvalidCase& c : cases) expectSingleError(c);
 }
 
+TEST(LoaderValid, ListenerProxyProtocol) {
+  EXPECT_FALSE(load(kListener).config()->listeners[0].proxy_protocol);
+  const LoadResult result = load(
+      "[[listener]]\nname = \"l\"\naddress = \"127.0.0.1:8000\"\nproxy_protocol = true\n");
+  ASSERT_TRUE(result.ok()) << result.errorReport();
+  EXPECT_TRUE(result.config()->listeners[0].proxy_protocol);
+  const LoadResult bad = load(
+      "[[listener]]\nname = \"l\"\naddress = \"127.0.0.1:8000\"\nproxy_protocol = \"v2\"\n");
+  ASSERT_EQ(bad.errors().size(), 1u) << bad.errorReport();
+  EXPECT_EQ(bad.errors()[0].line, 4);
+  EXPECT_EQ(bad.errors()[0].column, 18);
+  EXPECT_EQ(bad.errors()[0].key_path, "listener[0].proxy_protocol");
+  EXPECT_EQ(bad.errors()[0].message, R"(expected true or false, got string "v2")");
+}
+
 TEST(LoaderValid, OverloadSection) {
   EXPECT_FALSE(load(kListener).config()->overload.has_value());
   const LoadResult result = load(withListener(
@@ -961,7 +976,7 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
       "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
       "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
       "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
-      "trip_after", "recover_after", "weights", "ewma_decay"};
+      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol"};
   for (const std::string& key : keys) {
     EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
                 text.find("\n" + key + "\n") != std::string::npos)
