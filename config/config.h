@@ -134,6 +134,10 @@ struct ListenerConfig {
   // front); its source address is the client's for X-Forwarded-For and the access log.
   // A connection without a valid header is closed.
   bool proxy_protocol = false;
+  // Which forwarding fields requests to upstreams get: X-Forwarded-For/-Proto/-Host,
+  // RFC 7239's Forwarded, or both.
+  enum class Forwarded { kXForwarded, kRfc7239, kBoth };
+  Forwarded forwarded = Forwarded::kXForwarded;
 };
 
 // A route's target: a cluster, resolved to its index in Config::clusters so the router

@@ -456,8 +456,13 @@ constexpr std::array<std::string_view, 8> kRuntimeKeys = {
     "netpoll_batch",  "stack_size",   "schedtrace",    "scheddetail"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"address"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"access", "access_format", "level"};
-constexpr std::array<std::string_view, 6> kListenerKeys = {"name",   "address",  "tls",
-                                                           "limits", "timeouts", "proxy_protocol"};
+constexpr std::array<std::string_view, 7> kListenerKeys = {
+    "name", "address", "tls", "limits", "timeouts", "proxy_protocol", "forwarded"};
+constexpr std::array<Choice<ListenerConfig::Forwarded>, 3> kForwardedChoices = {{
+    {"x-forwarded", ListenerConfig::Forwarded::kXForwarded},
+    {"rfc7239", ListenerConfig::Forwarded::kRfc7239},
+    {"both", ListenerConfig::Forwarded::kBoth},
+}};
 constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
 constexpr std::array<std::string_view, 3> kCertificateKeys = {"cert", "key", "server_names"};
 constexpr std::array<std::string_view, 3> kLimitsKeys = {"max_connections", "max_header_bytes",
@@ -747,6 +752,9 @@ class ConfigBuilder {
   void readListener(const toml::table& table, const std::string& path, ListenerConfig& listener) {
     TableReader reader(diagnostics_, table, path, "in [[listener]]", kListenerKeys);
     if (auto on = reader.boolean("proxy_protocol")) listener.proxy_protocol = *on;
+    if (auto forwarded = reader.choice("forwarded", kForwardedChoices)) {
+      listener.forwarded = *forwarded;
+    }
     Seen& seen = listeners_seen_.emplace_back();
     seen.path = path;
     seen.table = positionOf(table);

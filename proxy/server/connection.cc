@@ -489,6 +489,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   http::http1::RequestWriteOptions wo;
   wo.client_address = client_ip_;
   wo.forwarded_proto = "http";
+  wo.x_forwarded = listener_.forwarded != config::ListenerConfig::Forwarded::kRfc7239;
+  wo.forwarded_rfc7239 = listener_.forwarded != config::ListenerConfig::Forwarded::kXForwarded;
   wo.upgrade = req.upgrade;
   // An HTTP/1.0 client cannot read chunked bodies and bodies are forwarded
   // verbatim: ask the upstream in HTTP/1.0, so it never chunks.

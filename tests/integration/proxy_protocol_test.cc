@@ -113,3 +113,41 @@ TEST_F(ProxyProtocolTest, ListenerWithoutTheOptionRefusesTheHeader) {
 
 }  // namespace
 }  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+// The PROXY header's address reaches RFC 7239's Forwarded too, on a listener that asks
+// for it instead of X-Forwarded-*.
+TEST(ForwardedOptionTest, Rfc7239ReplacesXForwarded) {
+  Origin origin{echoHandler()};
+  ProxyHarness proxy(fill(R"toml(
+[log]
+access = "off"
+
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+proxy_protocol = true
+forwarded = "rfc7239"
+
+[[route]]
+cluster = "origin"
+
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+)toml",
+                          {{"ORIGIN", origin.address()}}));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("PROXY TCP6 2001:db8::7 ::1 40000 80\r\n" + kGet));
+  EXPECT_EQ(c.response().status, 200);
+  auto seen = origin.received();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].header("Forwarded"), "for=\"[2001:db8::7]\";proto=http;host=example.com");
+  EXPECT_FALSE(seen[0].has("X-Forwarded-For"));
+}
+
+}  // namespace
+}  // namespace switchyard::itest

@@ -66,6 +66,29 @@ bool isForwardingField(std::string_view name) {
          equalsIgnoreCase(name, "x-forwarded-host");
 }
 
+// RFC 9110 tchar: what a Forwarded parameter value may be without quotes.
+bool isTchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A Forwarded parameter value (RFC 7239 4): a token as is, else a quoted-string. An IPv6
+// address in for= must be bracketed (and hence quoted): `for="[2001:db8::1]"`.
+void appendForwardedValue(HeadBuilder& builder, std::string_view value, bool ipv6) {
+  bool token = !value.empty() && !ipv6;
+  for (char c : value) token = token && isTchar(c);
+  if (token) {
+    builder.append(value);
+    return;
+  }
+  builder.append(ipv6 ? "\"[" : "\"");
+  for (char c : value) {
+    if (c == '"' || c == '\\') builder.append("\\");
+    builder.append(std::string_view(&c, 1));
+  }
+  builder.append(ipv6 ? "]\"" : "\"");
+}
+
 // The origin-form target for the upstream (RFC 9112 3.2.1/3.2.2).
 void appendUpstreamTarget(HeadBuilder& builder, const RequestHead& head) {
   if (head.target_form != TargetForm::kAbsolute) {
@@ -98,9 +121,15 @@ std::optional<size_t> writeRequestHead(std::span<char> out, const RequestHead& h
   }
 
   bool has_forwarded_for = false;
+  bool has_forwarded = false;
   for (const HeaderField& field : head.fields()) {
     if (isHopByHop(field.name, head.connection)) {
       if (!(upgrading && equalsIgnoreCase(field.name, "upgrade"))) continue;
+    }
+    if (options.forwarded_rfc7239 && equalsIgnoreCase(field.name, "forwarded")) {
+      has_forwarded = has_forwarded ||
+                      (options.keep_received_forwarded_for && !field.value.empty());
+      continue;  // merged into ours below
     }
     if (isForwardingField(field.name)) {
       if (options.keep_received_forwarded_for && !field.value.empty() &&
@@ -113,7 +142,7 @@ std::optional<size_t> writeRequestHead(std::span<char> out, const RequestHead& h
   }
 
   // One X-Forwarded-For: the received values in order, then the client.
-  if (has_forwarded_for || !options.client_address.empty()) {
+  if (options.x_forwarded && (has_forwarded_for || !options.client_address.empty())) {
     builder.append("X-Forwarded-For: ");
     bool first = true;
     for (const HeaderField& field : head.fields()) {
@@ -129,8 +158,43 @@ std::optional<size_t> writeRequestHead(std::span<char> out, const RequestHead& h
     }
     builder.append("\r\n");
   }
-  if (!options.forwarded_proto.empty()) builder.appendField("X-Forwarded-Proto", options.forwarded_proto);
-  if (!head.host.empty()) builder.appendField("X-Forwarded-Host", head.host);
+  if (options.x_forwarded) {
+    if (!options.forwarded_proto.empty()) {
+      builder.appendField("X-Forwarded-Proto", options.forwarded_proto);
+    }
+    if (!head.host.empty()) builder.appendField("X-Forwarded-Host", head.host);
+  }
+  // One Forwarded field: the received elements in order, then ours.
+  if (options.forwarded_rfc7239) {
+    builder.append("Forwarded: ");
+    for (const HeaderField& field : head.fields()) {
+      if (!has_forwarded) break;
+      if (field.value.empty() || !equalsIgnoreCase(field.name, "forwarded")) continue;
+      builder.append(field.value);
+      builder.append(", ");
+    }
+    const char* sep = "";
+    if (!options.client_address.empty()) {
+      builder.append("for=");
+      appendForwardedValue(builder, options.client_address,
+                           options.client_address.find(':') != std::string_view::npos);
+      sep = ";";
+    }
+    if (!options.forwarded_proto.empty()) {
+      builder.append(sep);
+      builder.append("proto=");
+      appendForwardedValue(builder, options.forwarded_proto, false);
+      sep = ";";
+    }
+    if (!head.host.empty()) {
+      builder.append(sep);
+      builder.append("host=");
+      appendForwardedValue(builder, head.host, false);
+      sep = ";";
+    }
+    if (*sep == '\0') builder.append("for=unknown");  // an element needs a pair
+    builder.append("\r\n");
+  }
   builder.appendVia(head.version_major, head.version_minor, options.via_pseudonym);
 
   if (upgrading) {

@@ -59,14 +59,22 @@ struct RequestWriteOptions {
   // keep the upstream connection gets "Connection: keep-alive"; Upgrade is never kept.
   uint8_t version_minor = 1;
   std::string_view via_pseudonym = kDefaultViaPseudonym;
+  // Which forwarding fields to write: X-Forwarded-For/-Proto/-Host (the de-facto
+  // standard), and/or RFC 7239's "Forwarded: for=..;proto=..;host=..". With
+  // `forwarded_rfc7239`, the Forwarded elements the client sent are kept before ours
+  // under the same rule as X-Forwarded-For (keep_received_forwarded_for); without it a
+  // received Forwarded field passes through untouched.
+  bool x_forwarded = true;
+  bool forwarded_rfc7239 = false;
 };
 
 // The request head for the upstream: the method, the target in origin form (an
 // absolute-form target is reduced to its path and query, RFC 9112 3.2.2), HTTP/1.1 (or
 // 1.0, see RequestWriteOptions::version_minor), the
 // client's fields minus hop-by-hop fields and minus X-Forwarded-*, then X-Forwarded-For,
-// X-Forwarded-Proto, X-Forwarded-Host (the request's host), "Via: 1.x <pseudonym>" (the
-// client's version) and the Connection field the options ask for.
+// X-Forwarded-Proto, X-Forwarded-Host (the request's host) and/or Forwarded (see the
+// options), "Via: 1.x <pseudonym>" (the client's version) and the Connection field the
+// options ask for.
 std::optional<size_t> writeRequestHead(std::span<char> out, const RequestHead& head,
                                        const RequestWriteOptions& options);
 

@@ -780,6 +780,22 @@ TEST(LoaderValid, ListenerProxyProtocol) {
   EXPECT_EQ(bad.errors()[0].message, R"(expected true or false, got string "v2")");
 }
 
+TEST(LoaderValid, ListenerForwarded) {
+  EXPECT_EQ(load(kListener).config()->listeners[0].forwarded,
+            ListenerConfig::Forwarded::kXForwarded);
+  const LoadResult both = load(
+      "[[listener]]\nname = \"l\"\naddress = \"127.0.0.1:8000\"\nforwarded = \"both\"\n");
+  ASSERT_TRUE(both.ok()) << both.errorReport();
+  EXPECT_EQ(both.config()->listeners[0].forwarded, ListenerConfig::Forwarded::kBoth);
+  const LoadResult bad = load(
+      "[[listener]]\nname = \"l\"\naddress = \"127.0.0.1:8000\"\nforwarded = \"rfc-7239\"\n");
+  ASSERT_EQ(bad.errors().size(), 1u) << bad.errorReport();
+  EXPECT_EQ(bad.errors()[0].column, 13);
+  EXPECT_EQ(bad.errors()[0].key_path, "listener[0].forwarded");
+  EXPECT_EQ(bad.errors()[0].message,
+            R"(expected "x-forwarded", "rfc7239" or "both", got "rfc-7239" (did you mean "rfc7239"?))");
+}
+
 TEST(LoaderValid, OverloadSection) {
   EXPECT_FALSE(load(kListener).config()->overload.has_value());
   const LoadResult result = load(withListener(
@@ -976,7 +992,7 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
       "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
       "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
       "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
-      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol"};
+      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol", "forwarded"};
   for (const std::string& key : keys) {
     EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
                 text.find("\n" + key + "\n") != std::string::npos)
