@@ -254,6 +254,8 @@ struct ClusterConfig {
   std::vector<uint32_t> weights;
   // kPeakEwma: the time constant of the latency average's decay.
   std::chrono::nanoseconds ewma_decay = std::chrono::seconds{10};
+  // How often endpoints given by host name are resolved again.
+  std::chrono::nanoseconds dns_refresh = std::chrono::seconds{5};
   ClusterTimeouts timeouts;
   ClusterPool pool;
   std::optional<HealthCheckConfig> health_check;  // nullopt: no active probes

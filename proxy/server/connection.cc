@@ -534,7 +534,6 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   for (int attempt = 0; attempt < 2 + cc.retry.max_retries; attempt++) {
     const int worker = rt::current_worker();
     const size_t e = balancer.pick({worker, hash_key, excluded});
-    const config::HostPort& endpoint = cc.endpoints[e];
     rec_.endpoint = e;
     rec_.upstream_start_ns = nowNs();
     // A retry never trusts the pool again. The pool may also close stale
@@ -553,8 +552,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         respondError(503, "upstream connection limit reached\n", req.method == Method::kHead);
         return Outcome::kClose;
       }
-      up = rt::net::connect(endpoint.toString(),
-                            earlier(after(cc.timeouts.connect), request_deadline), ec);
+      up = cluster.addresses().connect(e, earlier(after(cc.timeouts.connect), request_deadline),
+                                       ec);
       // The reservation ends here: a live connection is counted below like any other.
       cluster.limits().releaseConnect();
       if (ec) {

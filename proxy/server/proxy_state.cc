@@ -12,7 +12,9 @@ ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
       health_(std::make_shared<proxy::health::ClusterHealth>(config,
                                                               balancer_->sharedEndpoints())),
       retry_budget_(config.retry.budget_percent, config.retry.min_retry_concurrency),
-      limits_(config.limits) {}
+      limits_(config.limits),
+      addresses_(std::make_shared<proxy::dns::EndpointAddresses>(config.endpoints,
+                                                                 config.dns_refresh)) {}
 
 ClusterRuntime::~ClusterRuntime() {
   // Runs in whichever Task drops the snapshot last: report from that
@@ -54,7 +56,10 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
     // and endpoint address; ClusterHealth writes it into the new EndpointSet.
     if (previous != nullptr) {
       for (const auto& old : previous->clusters) {
-        if (old->config().name == cc.name) cluster->health().inherit(old->health());
+        if (old->config().name == cc.name) {
+          cluster->health().inherit(old->health());
+          cluster->addresses().inherit(old->addresses());
+        }
       }
     }
     state->clusters.push_back(std::move(cluster));
@@ -62,12 +67,18 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
   return state;
 }
 
-void ProxyState::startHealthChecks() const {
-  for (const auto& cluster : clusters) cluster->health().start();
+void ProxyState::startClusterTasks() const {
+  for (const auto& cluster : clusters) {
+    cluster->health().start();
+    cluster->addresses().start();
+  }
 }
 
-void ProxyState::stopHealthChecks() const {
-  for (const auto& cluster : clusters) cluster->health().stop();
+void ProxyState::stopClusterTasks() const {
+  for (const auto& cluster : clusters) {
+    cluster->health().stop();
+    cluster->addresses().stop();
+  }
 }
 
 }  // namespace switchyard::server

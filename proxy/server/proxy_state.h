@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "proxy/balancer/balancer.h"
+#include "proxy/dns/endpoint_addresses.h"
 #include "proxy/health/cluster_health.h"
 #include "proxy/lazy_per_worker.h"
 #include "proxy/metrics/proxy_stats.h"
@@ -39,6 +40,8 @@ class ClusterRuntime {
   proxy::health::ClusterHealth& health() const { return *health_; }
   proxy::resilience::RetryBudget& retryBudget() const { return retry_budget_; }
   proxy::resilience::ClusterLimits& limits() const { return limits_; }
+  // Where each endpoint is (host names re-resolved every dns_refresh); connects go here.
+  proxy::dns::EndpointAddresses& addresses() const { return *addresses_; }
 
   // The snapshot's counters and this cluster's index in them, for the
   // upstream_connections{cluster,state} gauge. The cluster keeps its own
@@ -73,6 +76,7 @@ class ClusterRuntime {
   std::shared_ptr<proxy::health::ClusterHealth> health_;
   mutable proxy::resilience::RetryBudget retry_budget_;
   mutable proxy::resilience::ClusterLimits limits_;
+  std::shared_ptr<proxy::dns::EndpointAddresses> addresses_;
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
   mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
@@ -98,10 +102,11 @@ struct ProxyState {
     return SIZE_MAX;
   }
 
-  // The health checker Tasks of every cluster: started when the snapshot is published,
-  // stopped when the next one replaces it (or the server goes away). From a Task.
-  void startHealthChecks() const;
-  void stopHealthChecks() const;
+  // The background Tasks of every cluster (health checkers, DNS refreshers): started
+  // when the snapshot is published, stopped when the next one replaces it (or the server
+  // goes away). From a Task.
+  void startClusterTasks() const;
+  void stopClusterTasks() const;
 
   // Builds the state; `previous` lets endpoint health carry over a reload.
   static std::shared_ptr<ProxyState> build(std::shared_ptr<const config::Config> config,

@@ -35,7 +35,7 @@ Server::~Server() {
   monitor_stop_.store(true, std::memory_order_release);
   monitor_done_.wait();
   for (auto& l : listeners_) stopListener(*l);
-  if (state_ != nullptr) state_->stopHealthChecks();
+  if (state_ != nullptr) state_->stopClusterTasks();
 }
 
 std::shared_ptr<const ProxyState> Server::state() const {
@@ -57,7 +57,7 @@ void Server::publish(std::shared_ptr<ProxyState> state,
       }
     }
   }
-  state->startHealthChecks();
+  state->startClusterTasks();
   std::shared_ptr<const ProxyState> previous;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -67,7 +67,7 @@ void Server::publish(std::shared_ptr<ProxyState> state,
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   // The new snapshot's checkers took over (with the inherited state): the old ones go.
-  if (previous != nullptr) previous->stopHealthChecks();
+  if (previous != nullptr) previous->stopClusterTasks();
 }
 
 std::error_code Server::startListener(const config::ListenerConfig& lc,

@@ -796,6 +796,22 @@ TEST(LoaderValid, ListenerForwarded) {
             R"(expected "x-forwarded", "rfc7239" or "both", got "rfc-7239" (did you mean "rfc7239"?))");
 }
 
+TEST(LoaderValid, DnsRefresh) {
+  const LoadResult defaults =
+      load(withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"));
+  ASSERT_TRUE(defaults.ok()) << defaults.errorReport();
+  EXPECT_EQ(defaults.config()->clusters[0].dns_refresh, seconds{5});
+  const LoadResult set = load(
+      withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\ndns_refresh = \"30s\"\n"));
+  ASSERT_TRUE(set.ok()) << set.errorReport();
+  EXPECT_EQ(set.config()->clusters[0].dns_refresh, seconds{30});
+  expectSingleError({"dns refresh too short",
+                     withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"
+                                  "dns_refresh = \"10ms\"\n"),
+                     4, 15, "cluster[0].dns_refresh",
+                     R"(expected a duration of at least 100ms, got "10ms")"});
+}
+
 TEST(LoaderValid, OverloadSection) {
   EXPECT_FALSE(load(kListener).config()->overload.has_value());
   const LoadResult result = load(withListener(
@@ -992,7 +1008,7 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
       "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
       "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
       "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
-      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol", "forwarded"};
+      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol", "forwarded", "dns_refresh"};
   for (const std::string& key : keys) {
     EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
                 text.find("\n" + key + "\n") != std::string::npos)
