@@ -62,11 +62,16 @@ void EndpointAddresses::inherit(const EndpointAddresses& previous) {
   }
 }
 
-void EndpointAddresses::start() {
+void EndpointAddresses::start(rt::WaitGroup* tasks) {
   if (started_.exchange(true, std::memory_order_acq_rel)) return;
-  std::shared_ptr<EndpointAddresses> self = shared_from_this();
   for (size_t i = 0; i < entries_.size(); ++i) {
-    if (entries_[i]->is_name) rt::go([self, i] { self->refreshLoop(i); });
+    if (!entries_[i]->is_name) continue;
+    if (tasks != nullptr) tasks->add(1);
+    rt::go([self = shared_from_this(), i, tasks]() mutable {
+      self->refreshLoop(i);
+      self.reset();  // let go of this object before saying done
+      if (tasks != nullptr) tasks->done();
+    });
   }
 }
 

@@ -52,8 +52,9 @@ class EndpointAddresses : public std::enable_shared_from_this<EndpointAddresses>
 
   // Before start(): takes the last resolved lists of names `previous` also has.
   void inherit(const EndpointAddresses& previous);
-  // From a Task: one refresher Task per name endpoint. Once.
-  void start();
+  // From a Task: one refresher Task per name endpoint. Once. `tasks`, if given, counts
+  // them (see ClusterHealth::start).
+  void start(rt::WaitGroup* tasks = nullptr);
   // From a Task: wakes and ends the refresher Tasks. Idempotent; does not wait.
   void stop();
 

@@ -1,6 +1,7 @@
 #include "proxy/health/cluster_health.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "proxy/health/probe.h"
@@ -58,19 +59,31 @@ void ClusterHealth::publishLocked(size_t i) {
   if (stats_ != nullptr) stats_->setEndpointHealthy(cluster_index_, i, usable);
 }
 
-void ClusterHealth::start() {
+template <class F>
+void ClusterHealth::spawn(F&& fn) {
+  rt::WaitGroup* tasks = tasks_.load(std::memory_order_acquire);
+  if (tasks != nullptr) tasks->add(1);
+  rt::go([tasks, fn = std::forward<F>(fn)]() mutable {
+    fn();
+    fn = {};  // drop the captured shared_ptr before saying done
+    if (tasks != nullptr) tasks->done();
+  });
+}
+
+void ClusterHealth::start(rt::WaitGroup* tasks) {
   if (started_.exchange(true, std::memory_order_acq_rel)) return;
+  tasks_.store(tasks, std::memory_order_release);
   std::shared_ptr<ClusterHealth> self = shared_from_this();
   if (check_.has_value()) {
     for (size_t i = 0; i < size(); ++i) {
-      rt::go([self, i] { self->checkerLoop(i); });
+      spawn(std::function<void()>([self, i] { self->checkerLoop(i); }));
     }
   }
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < size(); ++i) {
     if (!state_[i].ejected) continue;
     const uint64_t id = ++state_[i].ejection_id;
-    rt::go([self, i, id] { self->readmitLoop(i, id); });
+    spawn(std::function<void()>([self, i, id] { self->readmitLoop(i, id); }));
   }
 }
 
@@ -222,7 +235,7 @@ void ClusterHealth::eject(size_t i) {
   }
   if (!stopped()) {
     std::shared_ptr<ClusterHealth> self = shared_from_this();
-    rt::go([self, i, id] { self->readmitLoop(i, id); });
+    spawn(std::function<void()>([self, i, id] { self->readmitLoop(i, id); }));
   }
 }
 

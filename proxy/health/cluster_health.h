@@ -74,8 +74,10 @@ class ClusterHealth : public std::enable_shared_from_this<ClusterHealth> {
   void attachStats(std::shared_ptr<metrics::ProxyStats> stats, size_t cluster_index);
 
   // From a Task: starts the checker Tasks (if a health check is configured) and the
-  // readmission Tasks of inherited ejections. Once.
-  void start();
+  // readmission Tasks of inherited ejections. Once. `tasks`, if given, counts every Task
+  // this object starts (now and later), so that an owner can wait for them to end after
+  // stop() -- a Task still parked when the runtime exits would never free its state.
+  void start(rt::WaitGroup* tasks = nullptr);
   // From a Task: stops every Task of this object. Idempotent; does not wait.
   void stop();
 
@@ -109,6 +111,9 @@ class ClusterHealth : public std::enable_shared_from_this<ClusterHealth> {
     uint64_t ejection_id = 0;  // which readmission Task owns the current ejection
   };
 
+  // Starts fn in a Task counted by tasks_ (if set).
+  template <class F>
+  void spawn(F&& fn);
   void checkerLoop(size_t endpoint);
   void readmitLoop(size_t endpoint, uint64_t ejection_id);
   void eject(size_t endpoint);  // takes mu_
@@ -130,6 +135,7 @@ class ClusterHealth : public std::enable_shared_from_this<ClusterHealth> {
   std::atomic<uint64_t> ejections_{0};
 
   std::atomic<bool> started_{false};
+  std::atomic<rt::WaitGroup*> tasks_{nullptr};
   std::atomic<bool> stopped_{false};
   rt::Mutex stop_mu_;
   rt::CondVar stop_cv_;

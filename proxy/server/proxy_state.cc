@@ -67,10 +67,10 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
   return state;
 }
 
-void ProxyState::startClusterTasks() const {
+void ProxyState::startClusterTasks(rt::WaitGroup* tasks) const {
   for (const auto& cluster : clusters) {
-    cluster->health().start();
-    cluster->addresses().start();
+    cluster->health().start(tasks);
+    cluster->addresses().start(tasks);
   }
 }
 

@@ -24,6 +24,7 @@
 #include "proxy/router/router.h"
 #include "proxy/upstream/idle_pool.h"
 #include "runtime/net/net.h"
+#include "runtime/sync/sync.h"
 
 namespace switchyard::server {
 
@@ -105,7 +106,8 @@ struct ProxyState {
   // The background Tasks of every cluster (health checkers, DNS refreshers): started
   // when the snapshot is published, stopped when the next one replaces it (or the server
   // goes away). From a Task.
-  void startClusterTasks() const;
+  // `tasks` counts them, for the server to wait on at shutdown.
+  void startClusterTasks(rt::WaitGroup* tasks) const;
   void stopClusterTasks() const;
 
   // Builds the state; `previous` lets endpoint health carry over a reload.

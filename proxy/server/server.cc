@@ -36,6 +36,9 @@ Server::~Server() {
   monitor_done_.wait();
   for (auto& l : listeners_) stopListener(*l);
   if (state_ != nullptr) state_->stopClusterTasks();
+  // Stopped Tasks of this and earlier snapshots end within a probe timeout or a resolve;
+  // leaving them parked when the runtime exits would leak what they hold.
+  cluster_tasks_.wait();
 }
 
 std::shared_ptr<const ProxyState> Server::state() const {
@@ -57,7 +60,7 @@ void Server::publish(std::shared_ptr<ProxyState> state,
       }
     }
   }
-  state->startClusterTasks();
+  state->startClusterTasks(&cluster_tasks_);
   std::shared_ptr<const ProxyState> previous;
   {
     std::lock_guard<std::mutex> lock(state_mu_);

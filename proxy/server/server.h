@@ -123,6 +123,8 @@ class Server {
   std::atomic<int64_t> overload_p99_ns_{-1};
   std::atomic<bool> monitor_stop_{false};
   rt::WaitGroup monitor_done_;
+  // Every health-check, readmission and DNS Task of every snapshot (~Server waits).
+  rt::WaitGroup cluster_tasks_;
 
   std::mutex conns_mu_;
   ClientConnection* conns_ = nullptr;  // intrusive list head, guarded by conns_mu_
