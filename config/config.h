@@ -254,6 +254,10 @@ struct ClusterConfig {
   std::vector<uint32_t> weights;
   // kPeakEwma: the time constant of the latency average's decay.
   std::chrono::nanoseconds ewma_decay = std::chrono::seconds{10};
+  // A PROXY protocol header sent first on every upstream connection, carrying the
+  // client's address; such connections serve one client only (never pooled).
+  enum class SendProxyProtocol { kOff, kV1, kV2 };
+  SendProxyProtocol send_proxy_protocol = SendProxyProtocol::kOff;
   // How often endpoints given by host name are resolved again.
   std::chrono::nanoseconds dns_refresh = std::chrono::seconds{5};
   ClusterTimeouts timeouts;

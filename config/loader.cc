@@ -471,10 +471,15 @@ constexpr std::array<std::string_view, 3> kListenerTimeoutKeys = {"header_read",
 constexpr std::array<std::string_view, 7> kRouteKeys = {
     "name", "listener", "host", "path_prefix", "path_exact", "cluster", "direct_response"};
 constexpr std::array<std::string_view, 2> kDirectResponseKeys = {"status", "body"};
-constexpr std::array<std::string_view, 13> kClusterKeys = {
+constexpr std::array<std::string_view, 14> kClusterKeys = {
     "name",         "endpoints",         "balancer", "hash_key", "timeouts", "pool",
     "health_check", "outlier_detection", "retry",    "limits",   "weights",  "ewma_decay",
-    "dns_refresh"};
+    "dns_refresh",  "send_proxy_protocol"};
+constexpr std::array<Choice<ClusterConfig::SendProxyProtocol>, 3> kSendProxyProtocol = {{
+    {"off", ClusterConfig::SendProxyProtocol::kOff},
+    {"v1", ClusterConfig::SendProxyProtocol::kV1},
+    {"v2", ClusterConfig::SendProxyProtocol::kV2},
+}};
 constexpr std::array<std::string_view, 3> kClusterTimeoutKeys = {"connect", "response_header",
                                                                   "idle"};
 constexpr std::array<std::string_view, 1> kPoolKeys = {"max_idle_per_worker"};
@@ -1011,6 +1016,9 @@ class ConfigBuilder {
     // Below 100ms a resolver (and the DNS server behind it) would be polled needlessly.
     constexpr DurationRange kDnsRefresh{std::chrono::milliseconds{100}, std::nullopt, false};
     if (auto refresh = reader.duration("dns_refresh", kDnsRefresh)) cluster.dns_refresh = *refresh;
+    if (auto send = reader.choice("send_proxy_protocol", kSendProxyProtocol)) {
+      cluster.send_proxy_protocol = *send;
+    }
     if (auto decay = reader.duration("ewma_decay", kPositiveTimeout)) {
       if (cluster.balancer != BalancerKind::kPeakEwma) {
         reader.reportValue("ewma_decay", R"(ewma_decay applies only to balancer = "peak_ewma")");

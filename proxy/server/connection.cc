@@ -11,6 +11,7 @@
 #include "proxy/http/http1/parser.h"
 #include "proxy/http/http1/writer.h"
 #include "proxy/http/proxy_protocol/parser.h"
+#include "proxy/http/proxy_protocol/writer.h"
 #include "proxy/resilience/retry_policy.h"
 #include "proxy/router/router.h"
 #include "proxy/server/server.h"
@@ -52,6 +53,23 @@ bool idempotent(Method m) {
     default:
       return false;
   }
+}
+
+// A socket address as the PROXY protocol writer takes it (family 0 if neither IPv4 nor 6).
+proxy::proxy_protocol::Address toProxyProtocolAddress(const rt::net::Address& a) {
+  proxy::proxy_protocol::Address out;
+  if (a.family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a.storage);
+    out.family = AF_INET;
+    std::memcpy(out.ip, &in->sin_addr, 4);
+    out.port = ntohs(in->sin_port);
+  } else if (a.family() == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+    out.family = AF_INET6;
+    std::memcpy(out.ip, &in6->sin6_addr, 16);
+    out.port = ntohs(in6->sin6_port);
+  }
+  return out;
 }
 
 // A request body this size or smaller is read and dropped when the proxy
@@ -133,7 +151,8 @@ class Exchange {
   // `continuing` says there was one (so this one may go idle at once).
   Exchange(Server& server, const ProxyState& state, uint64_t generation,
            const config::ListenerConfig& listener, size_t listener_index, TcpConn& client,
-           std::string_view client_ip, Buffers& bufs, bool continuing, size_t pending_begin,
+           std::string_view client_ip, const proxy::proxy_protocol::Address* client_addresses,
+           Buffers& bufs, bool continuing, size_t pending_begin,
            size_t pending_end)
       : server_(server),
         continuing_(continuing),
@@ -143,6 +162,7 @@ class Exchange {
         listener_index_(listener_index),
         client_(client),
         client_ip_(client_ip),
+        client_addresses_(client_addresses),
         bufs_(bufs),
         cap_(server.buffers().bufferSize()),
         in_{bufs.in, cap_, pending_begin, pending_begin, pending_end} {}
@@ -215,6 +235,7 @@ class Exchange {
   size_t listener_index_;
   TcpConn& client_;
   std::string_view client_ip_;
+  const proxy::proxy_protocol::Address* client_addresses_;  // [source, destination]
   Buffers& bufs_;
   size_t cap_;
   Window in_;
@@ -540,7 +561,10 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     // connections while taking one: the size change is the idle delta.
     upstream::IdlePool& pool = cluster.pool(worker, e);
     const size_t idle_before = pool.size();
-    TcpConn up = attempt == 0 ? pool.take(nowNs()) : TcpConn{};
+    // A connection that carries a PROXY header belongs to this client: never pooled.
+    const bool private_conn =
+        cc.send_proxy_protocol != config::ClusterConfig::SendProxyProtocol::kOff;
+    TcpConn up = attempt == 0 && !private_conn ? pool.take(nowNs()) : TcpConn{};
     const auto idle_delta =
         static_cast<int64_t>(pool.size()) - static_cast<int64_t>(idle_before);
     cluster.noteConnections(worker, idle_delta, 0);
@@ -571,6 +595,22 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         return Outcome::kClose;
       }
       up.setNoDelay(true);
+      if (private_conn) {
+        char header[proxy::proxy_protocol::kMaxWrittenHeader];
+        const auto& src = client_addresses_[0];
+        const auto& dst = client_addresses_[1];
+        const size_t n =
+            cc.send_proxy_protocol == config::ClusterConfig::SendProxyProtocol::kV1
+                ? proxy::proxy_protocol::writeV1(src, dst, header, sizeof header)
+                : proxy::proxy_protocol::writeV2(src, dst, header, sizeof header);
+        up.setWriteDeadline(earlier(after(cc.timeouts.connect), request_deadline));
+        up.write(header, n, ec);
+        if (ec) {
+          up.close();
+          respondError(502, "upstream write failed\n", req.method == Method::kHead);
+          return Outcome::kClose;
+        }
+      }
     }
     balancer.onRequestStart(e);
     struct EndGuard {
@@ -812,7 +852,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     }
     if (request_upgraded) rp.resumeAfterDeclinedUpgrade();
 
-    if (upstream_reusable && uw.begin == uw.end) {
+    if (upstream_reusable && uw.begin == uw.end && !private_conn) {
       // Back to the pool of the worker we are on now (pools are caches). A
       // full pool closes its oldest: the size change is the idle delta.
       const int now_worker = rt::current_worker();
@@ -848,6 +888,8 @@ ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandl
   if (addr != nullptr && inet_ntop(peer.family(), addr, client_ip_, sizeof client_ip_)) {
     client_ip_len_ = static_cast<uint8_t>(std::strlen(client_ip_));
   }
+  client_addresses_[0] = toProxyProtocolAddress(peer);
+  client_addresses_[1] = toProxyProtocolAddress(conn_.localAddress());
   listener_->active.fetch_add(1, std::memory_order_relaxed);
   server_->addConnection(this);
   // Counted open and closed on the same snapshot's counters (the collector
@@ -988,6 +1030,8 @@ bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, size_t
     if (len > 0) {  // else LOCAL/UNKNOWN: the peer address stands
       std::memcpy(client_ip_, text, len);
       client_ip_len_ = static_cast<uint8_t>(len);
+      client_addresses_[0] = r.header.source;
+      client_addresses_[1] = r.header.destination;
     }
     *begin = r.consumed;
     *end = have;
@@ -1022,7 +1066,8 @@ void ClientConnection::serve() {
           break;  // no valid PROXY header: close without a word, as HAProxy does
         }
       }
-      Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), bufs, continuing,
+      Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), client_addresses_,
+                  bufs, continuing,
                   pending_begin, pending_end);
       const Exchange::Next next = ex.run();
       if (next != Exchange::Next::kReload) {

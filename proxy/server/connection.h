@@ -33,6 +33,7 @@
 #include <memory>
 #include <string_view>
 
+#include "proxy/http/proxy_protocol/parser.h"
 #include "proxy/metrics/proxy_stats.h"
 #include "runtime/net/net.h"
 #include "runtime/runtime.h"
@@ -88,6 +89,9 @@ class ClientConnection {
   char client_ip_[48] = {};
   uint8_t client_ip_len_ = 0;
   bool proxy_header_read_ = false;  // the first activation handled the PROXY header
+  // The client's address and the one it connected to, from the socket or the PROXY
+  // header: [0] source, [1] destination. For clusters that send a PROXY header upstream.
+  proxy::proxy_protocol::Address client_addresses_[2];
   std::atomic<int> state_{kActive};
   std::atomic<int> refs_{1};
   rt::CallbackTimer idle_timer_;

@@ -5,8 +5,10 @@
 // treats such a header as the bad request it is.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/origin.h"
 #include "tests/integration/proxy_harness.h"
@@ -147,6 +149,74 @@ endpoints = ["{ORIGIN}"]
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].header("Forwarded"), "for=\"[2001:db8::7]\";proto=http;host=example.com");
   EXPECT_FALSE(seen[0].has("X-Forwarded-For"));
+}
+
+}  // namespace
+}  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+// send_proxy_protocol = "v1": each upstream connection starts with the client's PROXY
+// header (from the socket, or from the PROXY header the client side received), and such
+// connections are never reused for another request.
+TEST(SendProxyProtocolTest, UpstreamConnectionsStartWithTheClientsHeader) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  Origin origin([&](OriginConn& conn) {
+    std::string line;
+    if (!conn.stream.readLine(line)) return;
+    {
+      std::lock_guard lock(mu);
+      lines.push_back(line);
+    }
+    Message req;
+    while (conn.readRequest(req)) {
+      if (!conn.send(echoResponse(req, conn))) return;
+    }
+  });
+  ProxyHarness proxy(fill(R"toml(
+[log]
+access = "off"
+
+[[listener]]
+name = "behind_lb"
+address = "127.0.0.1:0"
+proxy_protocol = true
+
+[[listener]]
+name = "direct"
+address = "127.0.0.1:0"
+
+[[route]]
+cluster = "origin"
+
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+send_proxy_protocol = "v1"
+)toml",
+                          {{"ORIGIN", origin.address()}}));
+  ASSERT_TRUE(proxy.ok());
+  {
+    Client c(proxy.port("behind_lb"));
+    ASSERT_TRUE(c.send("PROXY TCP4 203.0.113.7 198.51.100.1 40000 443\r\n" + kGet));
+    EXPECT_EQ(c.response().status, 200);
+    EXPECT_EQ(c.get("/again").status, 200);  // same client connection, new upstream one
+  }
+  Client direct(proxy.port("direct"));
+  EXPECT_EQ(direct.get("/direct").status, 200);
+
+  ASSERT_TRUE(Origin::eventually([&] { return origin.requests() == 3; }, 5s));
+  EXPECT_EQ(origin.accepts(), 3);  // never pooled
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "PROXY TCP4 203.0.113.7 198.51.100.1 40000 443");
+  EXPECT_EQ(lines[1], lines[0]);
+  const std::string prefix = "PROXY TCP4 127.0.0.1 127.0.0.1 ";
+  EXPECT_EQ(lines[2].substr(0, prefix.size()), prefix) << lines[2];
+  EXPECT_NE(lines[2].find(" " + std::to_string(proxy.port("direct"))), std::string::npos)
+      << lines[2];
 }
 
 }  // namespace

@@ -812,6 +812,22 @@ TEST(LoaderValid, DnsRefresh) {
                      R"(expected a duration of at least 100ms, got "10ms")"});
 }
 
+TEST(LoaderValid, SendProxyProtocol) {
+  const LoadResult defaults =
+      load(withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"));
+  ASSERT_TRUE(defaults.ok()) << defaults.errorReport();
+  EXPECT_EQ(defaults.config()->clusters[0].send_proxy_protocol,
+            ClusterConfig::SendProxyProtocol::kOff);
+  const LoadResult v2 = load(withListener(
+      "[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\nsend_proxy_protocol = \"v2\"\n"));
+  ASSERT_TRUE(v2.ok()) << v2.errorReport();
+  EXPECT_EQ(v2.config()->clusters[0].send_proxy_protocol, ClusterConfig::SendProxyProtocol::kV2);
+  expectSingleError({"send_proxy_protocol as boolean",
+                     withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"
+                                  "send_proxy_protocol = true\n"),
+                     4, 23, "cluster[0].send_proxy_protocol", "expected a string, got boolean true"});
+}
+
 TEST(LoaderValid, OverloadSection) {
   EXPECT_FALSE(load(kListener).config()->overload.has_value());
   const LoadResult result = load(withListener(
@@ -1008,7 +1024,8 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
       "max_ejection_time", "max_ejection_percent", "[cluster.retry]", "max_retries",
       "retry_on", "budget_percent", "min_retry_concurrency", "[cluster.limits]",
       "max_connections", "max_requests", "[overload]", "sched_latency_threshold", "window",
-      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol", "forwarded", "dns_refresh"};
+      "trip_after", "recover_after", "weights", "ewma_decay", "proxy_protocol", "forwarded", "dns_refresh",
+      "send_proxy_protocol"};
   for (const std::string& key : keys) {
     EXPECT_TRUE(text.find("\n" + key + " ") != std::string::npos ||
                 text.find("\n" + key + "\n") != std::string::npos)
