@@ -28,9 +28,10 @@
 //   2. If the excluded endpoint is the only healthy one, it is returned: a retry on an
 //      endpoint that failed once beats sending to one the health checker marked dead.
 //   3. If no endpoint is healthy, health is ignored ("panic mode", as Envoy's panic
-//      threshold at 100%): every endpoint other than the excluded one is a candidate, so
-//      traffic keeps flowing and the first endpoint to recover is found by requests, not
-//      only by probes. A one-endpoint cluster always gets that endpoint.
+//      threshold at 100%): every endpoint other than the excluded one is a candidate.
+//      The proxy itself answers 503 without picking when a cluster has no healthy
+//      endpoint (connection.cc), so this rule only covers a health change racing a pick
+//      and direct users of the balancers. A one-endpoint cluster always gets that endpoint.
 // Each kind then applies its own rule to the candidates: round robin takes the next
 // candidate after its cursor, random and least_request draw among candidates uniformly,
 // consistent hash walks the ring clockwise from the key's point to the first candidate
