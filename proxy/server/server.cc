@@ -121,7 +121,17 @@ std::error_code Server::start(std::string& error_text) {
     }
     started.push_back(std::move(h));
   }
-  publish(ProxyState::build(initial_, nullptr), std::move(started));
+  std::vector<std::string> tls_errors;
+  std::shared_ptr<ProxyState> state = ProxyState::build(initial_, nullptr, &tls_errors);
+  if (!tls_errors.empty()) {
+    // A certificate that does not load at start is fatal, as in nginx: better no
+    // process than one serving the wrong certificate or none.
+    for (auto& s : started) stopListener(*s);
+    error_text.clear();
+    for (const std::string& line : tls_errors) error_text += (error_text.empty() ? "" : "\n") + line;
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  publish(std::move(state), std::move(started));
   return {};
 }
 
@@ -153,7 +163,10 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
     log.push_back("reload: opened listener \"" + lc.name + "\" on " + h->bound.toString());
     kept.push_back(std::move(h));
   }
-  publish(ProxyState::build(std::move(next), previous.get()), kept);
+  std::vector<std::string> tls_errors;
+  std::shared_ptr<ProxyState> state = ProxyState::build(std::move(next), previous.get(), &tls_errors);
+  for (std::string& line : tls_errors) log.push_back("reload: " + std::move(line));
+  publish(std::move(state), kept);
   for (auto& l : to_stop) {
     stopListener(*l);
     log.push_back("reload: closed listener on " + l->address_key);
