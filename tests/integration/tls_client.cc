@@ -151,6 +151,16 @@ Message TlsClient::get(std::string_view target, std::string_view host) {
   return response();
 }
 
+bool TlsClient::readExact(size_t n, std::string& out) {
+  for (int i = 0; i < 100000 && buf_.size() < n; i++) {
+    if (!fill()) return false;
+  }
+  if (buf_.size() < n) return false;
+  out.append(buf_, 0, n);
+  buf_.erase(0, n);
+  return true;
+}
+
 SSL_SESSION* TlsClient::session() const { return ssl_ != nullptr ? SSL_get1_session(ssl_) : nullptr; }
 
 }  // namespace switchyard::itest

@@ -41,6 +41,8 @@ class TlsClient {
   // (error() says why).
   Message response();
   Message get(std::string_view target, std::string_view host);
+  // Appends exactly n raw bytes (after a response: a tunnel's bytes) to out.
+  bool readExact(size_t n, std::string& out);
   // The session to resume later (call after a response: TLS 1.3 tickets come after
   // the handshake). The caller frees it (SSL_SESSION_free).
   SSL_SESSION* session() const;

@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <string>
 
@@ -141,6 +143,40 @@ TEST(TlsTest, OneMiBBodiesBothWays) {
   Message down = c.get("/download", "a.test");
   ASSERT_EQ(down.status, 200) << c.error();
   EXPECT_EQ(fnv1a(down.body), fnv1a(big));
+}
+
+// An upgraded connection over TLS: the proxy's two tunnel Tasks share the client's
+// TLS session (one reads, one writes), serialised inside transport::Stream.
+TEST(TlsTest, UpgradedTunnelOverTls) {
+  Pki pki("tunnel");
+  Origin origin([](OriginConn& conn) {
+    Message req;
+    if (!conn.readRequest(req)) return;
+    conn.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    std::string pending = conn.stream.takePending();
+    if (!pending.empty() && !conn.send(pending)) return;
+    for (;;) {
+      if (!conn.stream.fill()) break;
+      if (!conn.send(conn.stream.takePending())) break;
+    }
+    ::shutdown(conn.stream.fd(), SHUT_WR);
+  });
+  ProxyHarness proxy(configFor(pki, origin));
+  ASSERT_TRUE(proxy.ok());
+  TlsClient c(proxy.port(), verifying(pki, "a.test"));
+  ASSERT_TRUE(c.handshakeOk()) << c.error();
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  Message switching = c.response();
+  ASSERT_EQ(switching.status, 101) << c.error();
+  for (int round = 0; round < 20; round++) {
+    const std::string frame = patternBytes(100 + round * 3000, round);
+    ASSERT_TRUE(c.send(frame)) << round;
+    std::string echo;
+    ASSERT_TRUE(c.readExact(frame.size(), echo)) << round << " " << c.error();
+    EXPECT_EQ(fnv1a(echo), fnv1a(frame)) << round;
+  }
+  EXPECT_EQ(origin.requests(), 1);
 }
 
 TEST(TlsTest, RefusesTls10And11) {
