@@ -71,19 +71,22 @@ std::error_code Server::startListener(const config::ListenerConfig& lc,
   }
   h->bound = h->socket.localAddress();
   h->max_connections.store(lc.limits.max_connections, std::memory_order_relaxed);
+  out = std::move(h);
+  return {};
+}
+
+void Server::startAccepting(const std::shared_ptr<ListenerHandle>& h) {
   h->accept_done.add(1);
   rt::go([this, h] {
     acceptLoop(this, h);
     h->accept_done.done();
   });
-  out = std::move(h);
-  return {};
 }
 
 void Server::stopListener(ListenerHandle& l) {
   if (l.stopping.exchange(true, std::memory_order_acq_rel)) return;
   l.socket.interrupt();
-  l.accept_done.wait();
+  l.accept_done.wait();  // zero (returns at once) if accepting never started
   l.socket.close();
 }
 
@@ -131,7 +134,10 @@ std::error_code Server::start(std::string& error_text) {
     for (const std::string& line : tls_errors) error_text += (error_text.empty() ? "" : "\n") + line;
     return std::make_error_code(std::errc::invalid_argument);
   }
-  publish(std::move(state), std::move(started));
+  // Accept only once a snapshot that knows these listeners is published: a client
+  // that connects the instant the port opens must find routes, not a null state.
+  publish(std::move(state), started);
+  for (auto& h : started) startAccepting(h);
   return {};
 }
 
@@ -143,7 +149,7 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
     std::lock_guard<std::mutex> lock(state_mu_);
     current = listeners_;
   }
-  std::vector<std::shared_ptr<ListenerHandle>> kept, to_stop;
+  std::vector<std::shared_ptr<ListenerHandle>> kept, to_stop, opened;
   for (auto& l : current) {
     bool still = false;
     for (const auto& lc : next->listeners) still = still || listenerIdentity(lc) == l->identity;
@@ -161,12 +167,16 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
       continue;
     }
     log.push_back("reload: opened listener \"" + lc.name + "\" on " + h->bound.toString());
+    opened.push_back(h);
     kept.push_back(std::move(h));
   }
   std::vector<std::string> tls_errors;
   std::shared_ptr<ProxyState> state = ProxyState::build(std::move(next), previous.get(), &tls_errors);
   for (std::string& line : tls_errors) log.push_back("reload: " + std::move(line));
   publish(std::move(state), kept);
+  // As at start: a new listener accepts once the snapshot that routes it is out
+  // (earlier, its first clients would be closed as "not in this snapshot").
+  for (auto& h : opened) startAccepting(h);
   for (auto& l : to_stop) {
     stopListener(*l);
     log.push_back("reload: closed listener on " + l->address_key);

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/integration/http_wire.h"
 #include "tests/integration/origin.h"
@@ -177,6 +178,75 @@ TEST(TlsTest, UpgradedTunnelOverTls) {
     EXPECT_EQ(fnv1a(echo), fnv1a(frame)) << round;
   }
   EXPECT_EQ(origin.requests(), 1);
+}
+
+// Clients that connect the instant a listener opens are served: at start (the first
+// snapshot is published before accepting; a connection accepted earlier found no
+// state and crashed the proxy) and on a reload that adds a listener (one accepted
+// before the new snapshot was closed unanswered). Sixteen certificates make building
+// the snapshot take long enough for a connecting client to land in that window.
+TEST(TlsTest, ClientsConnectingTheMomentAListenerOpensAreServed) {
+  Pki pki("opening");
+  Origin origin(echoHandler());
+  std::string certs;
+  for (int i = 0; i < 16; i++) {
+    certs += "  { cert = \"" + pki.a.cert + "\", key = \"" + pki.a.key + "\", server_names = [\"n" +
+             std::to_string(i) + ".test\"] },\n";
+  }
+  const uint16_t tls_port = unusedPort();
+  const uint16_t late_port = unusedPort();
+  const std::string base = fill(R"toml(
+[log]
+access = "off"
+[[listener]]
+name = "tls"
+address = "127.0.0.1:{PORT}"
+[listener.tls]
+certificates = [
+{CERTS}]
+{LATE}
+[[route]]
+cluster = "origin"
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+)toml",
+                                {{"PORT", std::to_string(tls_port)}, {"CERTS", certs},
+                                 {"ORIGIN", origin.address()}});
+  // Connects as soon as the port accepts (bounded), then asks for "/".
+  auto firstClient = [](uint16_t port, bool tls, int& status) {
+    return std::thread([port, tls, &status] {
+      for (int i = 0; i < 20000 && status == 0; i++) {
+        if (tls) {
+          TlsClient c(port, TlsClientOptions{}, patience(5s));
+          if (!c.handshakeOk()) {
+            if (c.error() != "connect failed") status = -1;  // accepted, then dropped
+            continue;
+          }
+          status = c.get("/", "a.test").status;
+          if (status == 0) status = -1;
+        } else {
+          Client c(port, patience(5s));
+          if (!c.connected()) continue;
+          status = c.get("/").status;
+          if (status == 0) status = -1;
+        }
+      }
+    });
+  };
+  int first_status = 0;
+  std::thread early = firstClient(tls_port, true, first_status);
+  ProxyHarness proxy(fill(base, {{"LATE", ""}}));
+  early.join();
+  ASSERT_TRUE(proxy.ok());
+  EXPECT_EQ(first_status, 200);
+
+  int late_status = 0;
+  std::thread late = firstClient(late_port, false, late_status);
+  proxy.reload(fill(base, {{"LATE", "[[listener]]\nname = \"late\"\naddress = \"127.0.0.1:" +
+                                        std::to_string(late_port) + "\""}}));
+  late.join();
+  EXPECT_EQ(late_status, 200);
 }
 
 TEST(TlsTest, RefusesTls10And11) {
