@@ -225,6 +225,11 @@ class Exchange {
   Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
   bool readClient(Deadline d, std::error_code& ec);
   bool writeClient(const char* data, size_t n);
+  // The final response head waits in bufs_.out until the first body bytes (or the
+  // end of the response) so both leave in one write: one syscall, and over TLS one
+  // record, instead of two. Flushed before anything that may wait.
+  void holdHead(size_t n) { held_head_ = n; }
+  bool flushHeldHead();
   void respondError(int status, const char* reason, bool head_request);
   bool discardBody(RequestParser& rp);
 
@@ -240,6 +245,7 @@ class Exchange {
   size_t cap_;
   Window in_;
   Record rec_;
+  size_t held_head_ = 0;  // bytes of bufs_.out not written yet (see holdHead)
 };
 
 bool Exchange::readClient(Deadline d, std::error_code& ec) {
@@ -253,7 +259,30 @@ bool Exchange::readClient(Deadline d, std::error_code& ec) {
   return true;
 }
 
+bool Exchange::flushHeldHead() {
+  const size_t n = std::exchange(held_head_, 0);
+  return n == 0 || writeClient(bufs_.out, n);
+}
+
 bool Exchange::writeClient(const char* data, size_t n) {
+  if (held_head_ > 0) {
+    const size_t head = std::exchange(held_head_, 0);
+    std::error_code ec;
+    client_.setWriteDeadline(after(listener_.timeouts.idle));
+    size_t written = 0;
+    if (!client_.isTls()) {
+      const iovec iov[2] = {{bufs_.out, head}, {const_cast<char*>(data), n}};
+      written = client_.writev(iov, 2, ec);
+    } else if (head + n <= cap_) {
+      std::memcpy(bufs_.out + head, data, n);  // one TLS record for both
+      written = client_.write(bufs_.out, head + n, ec);
+    } else {
+      written = client_.write(bufs_.out, head, ec);
+      if (!ec) written += client_.write(data, n, ec);
+    }
+    rec_.bytes_sent += written;
+    return !ec;
+  }
   std::error_code ec;
   client_.setWriteDeadline(after(listener_.timeouts.idle));
   const size_t written = client_.write(data, n, ec);
@@ -656,10 +685,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
             return Outcome::kClose;
           }
           rec_.status = rh.status;
-          if (!writeClient(bufs_.out, *n)) {
-            up.close();
-            return Outcome::kClose;
-          }
+          holdHead(*n);
           head_sent = true;
         }
         uw.dropConsumed();
@@ -693,6 +719,10 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       // timeout, as client body reads and tunnels are: an upstream that
       // stalls mid-body must not hold the connection forever when the
       // request timeout is off (its default).
+      if (!flushHeldHead()) {  // the client sees the head while the body is awaited
+        up.close();
+        return Outcome::kClose;
+      }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
                                    : header_deadline);
       size_t n = up.read(uw.buf + uw.end, cap_ - uw.end, ec);
@@ -722,6 +752,11 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       return Outcome::kClose;
     }
     if (retry) continue;
+    // A bodiless response (204, 304, HEAD, Content-Length: 0) ends with its head.
+    if (!flushHeldHead()) {
+      up.close();
+      return Outcome::kClose;
+    }
 
     if (tunnel) {
       // Upgraded (101, or CONNECT 2xx): raw bytes both ways until either

@@ -151,6 +151,14 @@ Message TlsClient::get(std::string_view target, std::string_view host) {
   return response();
 }
 
+std::string TlsClient::readOneRecord() {
+  const size_t before = buf_.size();
+  if (!fill()) return {};
+  std::string record = buf_.substr(before);
+  buf_.resize(before);
+  return record;
+}
+
 bool TlsClient::readExact(size_t n, std::string& out) {
   for (int i = 0; i < 100000 && buf_.size() < n; i++) {
     if (!fill()) return false;

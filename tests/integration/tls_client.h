@@ -41,6 +41,9 @@ class TlsClient {
   // (error() says why).
   Message response();
   Message get(std::string_view target, std::string_view host);
+  // One SSL_read: the plaintext of at most one TLS record (the client does not read
+  // ahead), for tests about how responses are framed into records.
+  std::string readOneRecord();
   // Appends exactly n raw bytes (after a response: a tunnel's bytes) to out.
   bool readExact(size_t n, std::string& out);
   // The session to resume later (call after a response: TLS 1.3 tickets come after

@@ -249,6 +249,24 @@ endpoints = ["{ORIGIN}"]
   EXPECT_EQ(late_status, 200);
 }
 
+// A small response's head and body leave in one write, so over TLS in one record
+// (one encryption, one send) rather than two.
+TEST(TlsTest, HeadAndSmallBodyShareOneRecord) {
+  Pki pki("records");
+  Origin origin(echoHandler());
+  ProxyHarness proxy(configFor(pki, origin));
+  ASSERT_TRUE(proxy.ok());
+  TlsClient c(proxy.port(), verifying(pki, "a.test"));
+  ASSERT_TRUE(c.handshakeOk()) << c.error();
+  for (int i = 0; i < 3; i++) {
+    ASSERT_TRUE(c.send(makeGet("/one-record", "a.test")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let every record arrive
+    const std::string record = c.readOneRecord();
+    EXPECT_EQ(record.rfind("HTTP/1.1 200", 0), 0u) << record;
+    EXPECT_NE(record.find("\r\n\r\norigin GET /one-record"), std::string::npos) << record;
+  }
+}
+
 TEST(TlsTest, RefusesTls10And11) {
   Pki pki("versions");
   Origin origin(echoHandler());
