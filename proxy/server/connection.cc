@@ -126,9 +126,12 @@ void pump(Stream& from, Stream& to, char* buf, size_t cap, Ns idle) {
 // A new upstream connection: TCP connect, then for a TLS cluster the handshake, both
 // within `deadline`. `tls_failed` tells a refused handshake (bad certificate, wrong
 // name) from an unreachable endpoint, for the error page.
-Stream connectUpstream(const ClusterRuntime& cluster, const config::HostPort& endpoint,
-                       Deadline deadline, std::error_code& ec, bool& tls_failed) {
-  TcpConn tcp = rt::net::connect(endpoint.toString(), deadline, ec);
+Stream connectUpstream(const ClusterRuntime& cluster, size_t index, Deadline deadline,
+                       std::error_code& ec, bool& tls_failed) {
+  const config::HostPort& endpoint = cluster.config().endpoints[index];
+  const rt::net::Address* numeric = cluster.numericAddress(index);
+  TcpConn tcp = numeric != nullptr ? rt::net::connect(*numeric, deadline, ec)
+                                   : rt::net::connect(endpoint.toString(), deadline, ec);
   if (ec) return {};
   tcp.setNoDelay(true);
   if (!cluster.wantsTls()) return Stream(std::move(tcp));
@@ -553,8 +556,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     std::error_code ec;
     if (!reused) {
       bool tls_failed = false;
-      up = connectUpstream(cluster, endpoint, earlier(after(cc.timeouts.connect), request_deadline),
-                           ec, tls_failed);
+      up = connectUpstream(cluster, e, earlier(after(cc.timeouts.connect), request_deadline), ec,
+                           tls_failed);
       if (ec) {
         if (may_retry && attempt == 0 && cc.endpoints.size() > 1) {
           excluded = e;

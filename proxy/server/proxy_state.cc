@@ -7,7 +7,13 @@ namespace switchyard::server {
 
 ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
                                std::unique_ptr<proxy::Balancer> balancer)
-    : config_(config), balancer_(std::move(balancer)) {}
+    : config_(config), balancer_(std::move(balancer)) {
+  for (const config::HostPort& endpoint : config_.endpoints) {
+    addresses_.push_back(endpoint.kind == config::HostKind::kName
+                             ? std::nullopt
+                             : rt::net::Address::parse(endpoint.toString()));
+  }
+}
 
 ClusterRuntime::~ClusterRuntime() {
   // Runs in whichever Task drops the snapshot last: report from that

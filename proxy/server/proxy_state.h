@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.h"
@@ -55,6 +56,11 @@ class ClusterRuntime {
       stats_->upstreamConnections(worker, index_, idle_delta, active_delta);
     }
   }
+  // An IP endpoint's socket address, parsed once here so that connecting formats,
+  // resolves and allocates nothing; null for a name (resolved at connect time).
+  const rt::net::Address* numericAddress(size_t endpoint) const {
+    return endpoint < addresses_.size() && addresses_[endpoint] ? &*addresses_[endpoint] : nullptr;
+  }
   // This worker's idle pool for `endpoint` (created on first use by the
   // worker itself; only Tasks on that worker touch it).
   upstream::IdlePool& pool(int worker, size_t endpoint) const;
@@ -66,6 +72,7 @@ class ClusterRuntime {
   const config::ClusterConfig& config_;
   std::unique_ptr<proxy::Balancer> balancer_;
   std::shared_ptr<const tls::ClientContext> tls_;
+  std::vector<std::optional<rt::net::Address>> addresses_;  // Config::endpoints order
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
   mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
