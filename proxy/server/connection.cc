@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -227,6 +228,20 @@ class Exchange {
   Outcome answer(RequestParser& rp, const RequestFacts& req, int status, std::string_view body);
   Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
   bool readClient(Deadline d, std::error_code& ec);
+  // How forwarding a request body to the upstream ended.
+  enum class BodyResult {
+    kComplete,        // the whole body is forwarded (or the request upgraded)
+    kNeedMore,        // buffered bytes are forwarded; the rest is still to come
+    kBadRequest,      // the body's framing is invalid (body_error_ says how)
+    kClientGone,      // the client closed or failed mid-body
+    kClientTimeout,   // the client stalled mid-body
+    kUpstreamFailed,  // writing to the upstream failed (it may have answered early)
+    kStopped,         // interrupted because the response ended first
+  };
+  // Forwards body bytes from in_ to `up`; reads the client for more only when
+  // `read_client` (otherwise stops at kNeedMore). Sets *upgraded on kUpgrade.
+  BodyResult forwardBody(RequestParser& rp, Stream& up, Deadline request_deadline,
+                         bool read_client, bool* upgraded);
   bool writeClient(const char* data, size_t n);
   // The final response head waits in bufs_.out until the first body bytes (or the
   // end of the response) so both leave in one write: one syscall, and over TLS one
@@ -249,6 +264,7 @@ class Exchange {
   Window in_;
   Record rec_;
   size_t held_head_ = 0;  // bytes of bufs_.out not written yet (see holdHead)
+  http::http1::ParseError body_error_{};  // with BodyResult::kBadRequest
 };
 
 bool Exchange::readClient(Deadline d, std::error_code& ec) {
@@ -291,6 +307,39 @@ bool Exchange::writeClient(const char* data, size_t n) {
   const size_t written = client_.write(data, n, ec);
   rec_.bytes_sent += written;
   return !ec;
+}
+
+Exchange::BodyResult Exchange::forwardBody(RequestParser& rp, Stream& up,
+                                           Deadline request_deadline, bool read_client,
+                                           bool* upgraded) {
+  for (;;) {
+    ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
+    if (r.event == ParseEvent::kError) {
+      body_error_ = r.error;
+      return BodyResult::kBadRequest;  // the upstream sees a truncated body, never an ambiguous one
+    }
+    if (r.body_wire_bytes > 0) {
+      std::error_code ec;
+      up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
+      up.write(in_.buf + in_.begin, r.body_wire_bytes, ec);
+      if (ec) return ec == std::errc::operation_canceled ? BodyResult::kStopped
+                                                         : BodyResult::kUpstreamFailed;
+    }
+    in_.begin += r.consumed;
+    if (r.event == ParseEvent::kMessageComplete) return BodyResult::kComplete;
+    if (r.event == ParseEvent::kUpgrade) {
+      *upgraded = true;
+      return BodyResult::kComplete;
+    }
+    in_.dropConsumed();
+    if (!read_client && in_.begin == in_.end) return BodyResult::kNeedMore;
+    if (in_.begin < in_.end) continue;
+    std::error_code ec;
+    if (!readClient(earlier(after(listener_.timeouts.idle), request_deadline), ec)) {
+      if (ec == std::errc::operation_canceled) return BodyResult::kStopped;
+      return isTimeout(ec) ? BodyResult::kClientTimeout : BodyResult::kClientGone;
+    }
+  }
 }
 
 void Exchange::respondError(int status, const char* reason, bool head_request) {
@@ -541,7 +590,6 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   for (int attempt = 0; attempt < 2; attempt++) {
     const int worker = rt::current_worker();
     const size_t e = balancer.pick({worker, hash_key, excluded});
-    const config::HostPort& endpoint = cc.endpoints[e];
     rec_.endpoint = e;
     rec_.upstream_start_ns = nowNs();
     // A retry never trusts the pool again. The pool may also close stale
@@ -604,35 +652,62 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       if (!writeClient(k100, sizeof k100 - 1)) return Outcome::kClose;
       sent_100 = true;
     }
+    // The body: what is buffered goes now. If more is to come, a second Task
+    // streams it while this one reads the response, so an upstream that answers
+    // before reading the whole body (413, 401, a redirect) is heard at once
+    // instead of both sides waiting on full buffers until a timeout.
     bool request_upgraded = false;
-    while (!request_parsed) {
-      ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
-      if (r.event == ParseEvent::kError) {
-        // The upstream sees a truncated body, never a complete ambiguous one.
+    struct BodyTask {
+      rt::WaitGroup done;
+      std::atomic<bool> finished{false};
+      BodyResult result = BodyResult::kComplete;
+      bool running = false;
+    } body;
+    if (!request_parsed) {
+      const BodyResult first =
+          forwardBody(rp, up, request_deadline, /*read_client=*/false, &request_upgraded);
+      if (first == BodyResult::kComplete) {
+        request_parsed = true;
+      } else if (first == BodyResult::kNeedMore) {
+        body.running = true;
+        body.done.add(1);
+        rt::go([this, &rp, &up, &body, &request_upgraded, request_deadline] {
+          body.result = forwardBody(rp, up, request_deadline, true, &request_upgraded);
+          const bool failed_here = body.result == BodyResult::kBadRequest ||
+                                   body.result == BodyResult::kClientGone ||
+                                   body.result == BodyResult::kClientTimeout;
+          body.finished.store(true, std::memory_order_release);
+          // The response reader may be waiting for an upstream that waits for the
+          // rest of this body: wake it to answer the client (400/408) instead.
+          if (failed_here) up.interrupt();
+          body.done.done();
+        });
+      } else if (first == BodyResult::kBadRequest) {
         up.close();
-        respondError(r.error.status, r.error.reason, false);
+        respondError(body_error_.status, body_error_.reason, false);
         return Outcome::kClose;
-      }
-      if (r.body_wire_bytes > 0) {
-        up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
-        up.write(in_.buf + in_.begin, r.body_wire_bytes, ec);
-        if (ec) {
-          up.close();
-          respondError(502, "upstream write failed\n", false);
-          return Outcome::kClose;
-        }
-      }
-      in_.begin += r.consumed;
-      if (r.event == ParseEvent::kMessageComplete) request_parsed = true;
-      if (r.event == ParseEvent::kUpgrade) request_upgraded = request_parsed = true;
-      if (request_parsed) break;
-      in_.dropConsumed();
-      if (!readClient(earlier(after(listener_.timeouts.idle), request_deadline), ec)) {
+      } else {
         up.close();
-        if (isTimeout(ec)) respondError(408, "request body timed out\n", false);
+        respondError(502, "upstream write failed\n", false);
         return Outcome::kClose;
       }
     }
+    // Every way out below ends the body Task first: it uses `up`, the client and
+    // this Exchange. Stopping it interrupts both sockets, which is final; callers
+    // close the connection afterwards anyway.
+    auto stopBody = [&] {
+      if (!body.running) return;
+      body.running = false;
+      if (!body.finished.load(std::memory_order_acquire)) {
+        client_.interrupt();
+        up.interrupt();
+      }
+      body.done.wait();
+    };
+    struct StopBodyGuard {
+      decltype(stopBody)& stop;
+      ~StopBodyGuard() { stop(); }
+    } stop_body_guard{stopBody};
 
     // Read the response: interim ones relayed, the final one streamed.
     http::http1::ParserLimits ulimits;
@@ -648,11 +723,15 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     bool retry = false;
     const Deadline header_deadline =
         earlier(after(cc.timeouts.response_header), request_deadline);
+    auto closeUp = [&] {
+      stopBody();
+      up.close();
+    };
     for (;;) {
       ParseResult r = rsp.execute(uw.buf + uw.begin, uw.end - uw.begin);
       if (r.event == ParseEvent::kError) {
-        up.close();
         if (!head_sent) respondError(502, "invalid response from upstream\n", false);
+        closeUp();
         return Outcome::kClose;
       }
       if (r.event == ParseEvent::kHeadComplete) {
@@ -666,7 +745,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
             ro.client_version_minor = req.version_minor;
             auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
             if (!n || !writeClient(bufs_.out, *n)) {
-              up.close();
+              closeUp();
               return Outcome::kClose;
             }
           }
@@ -683,8 +762,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           ro.client_version_minor = req.version_minor;
           auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
           if (!n) {
-            up.close();
             respondError(502, "response head too large\n", false);
+            closeUp();
             return Outcome::kClose;
           }
           rec_.status = rh.status;
@@ -695,7 +774,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         continue;
       }
       if (r.body_wire_bytes > 0 && !writeClient(uw.buf + uw.begin, r.body_wire_bytes)) {
-        up.close();
+        closeUp();
         return Outcome::kClose;
       }
       uw.begin += r.consumed;
@@ -714,8 +793,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         uw.compact();
       }
       if (uw.full()) {
-        up.close();
         respondError(502, "response head too large\n", false);
+        closeUp();
         return Outcome::kClose;
       }
       // Once the body streams, each read is bounded by the listener's idle
@@ -723,7 +802,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       // stalls mid-body must not hold the connection forever when the
       // request timeout is off (its default).
       if (!flushHeldHead()) {  // the client sees the head while the body is awaited
-        up.close();
+        closeUp();
         return Outcome::kClose;
       }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
@@ -741,24 +820,48 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           break;
         }
       }
-      up.close();
       if (!head_sent && reused && may_retry && !got_bytes && !isTimeout(ec)) {
+        up.close();  // a retried request has no body: no body Task
         retry = true;  // the pooled connection was dead: once more, fresh
         break;
       }
-      if (!head_sent) {
+      if (ec == std::errc::operation_canceled && body.finished.load(std::memory_order_acquire)) {
+        // The body Task failed and woke us: answer for the client's fault.
+        if (!head_sent && body.result == BodyResult::kBadRequest) {
+          respondError(body_error_.status, body_error_.reason, false);
+        } else if (!head_sent && body.result == BodyResult::kClientTimeout) {
+          respondError(408, "request body timed out\n", false);
+        }
+      } else if (!head_sent) {
         respondError(isTimeout(ec) ? 504 : 502,
                      isTimeout(ec) ? "upstream response timed out\n"
                                    : "upstream closed the connection\n",
                      req.method == Method::kHead);
       }
+      closeUp();
       return Outcome::kClose;
     }
     if (retry) continue;
     // A bodiless response (204, 304, HEAD, Content-Length: 0) ends with its head.
     if (!flushHeldHead()) {
-      up.close();
+      closeUp();
       return Outcome::kClose;
+    }
+    if (body.running) {
+      // The response is complete. Normally the body was all sent before it (its
+      // Task's last write may still be returning: let it finish); otherwise the
+      // upstream answered early, and the rest of the body will never be read, so
+      // neither connection can be reused.
+      for (int i = 0; i < 64 && !body.finished.load(std::memory_order_acquire); i++) rt::yield();
+      const bool complete =
+          body.finished.load(std::memory_order_acquire) && body.result == BodyResult::kComplete;
+      stopBody();
+      if (complete) {
+        request_parsed = true;
+      } else {
+        client_keep = false;
+        upstream_reusable = false;
+      }
     }
 
     if (tunnel) {
@@ -778,7 +881,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       });
       pump(client_, up, bufs_.in, cap_, idle);
       done.wait();
-      up.close();
+      closeUp();
       return Outcome::kClose;
     }
     if (request_upgraded) rp.resumeAfterDeclinedUpgrade();
@@ -794,7 +897,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           now_worker, static_cast<int64_t>(back.size()) - static_cast<int64_t>(before), -1);
       active_guard.counted = false;
     } else {
-      up.close();
+      closeUp();
     }
     return client_keep ? Outcome::kKeepAlive : Outcome::kClose;
   }
