@@ -73,13 +73,18 @@ std::error_code Server::startListener(const config::ListenerConfig& lc,
   }
   h->bound = h->socket.localAddress();
   h->max_connections.store(lc.limits.max_connections, std::memory_order_relaxed);
+  out = std::move(h);
+  return {};
+}
+
+// Only once the listener is in a published snapshot: an adopted socket may
+// already hold connections, and each needs the state to start.
+void Server::startAccepting(const std::shared_ptr<ListenerHandle>& h) {
   h->accept_done.add(1);
   rt::go([this, h] {
     acceptLoop(this, h);
     h->accept_done.done();
   });
-  out = std::move(h);
-  return {};
 }
 
 void Server::stopListener(ListenerHandle& l) {
@@ -123,7 +128,8 @@ std::error_code Server::start(std::string& error_text) {
     }
     started.push_back(std::move(h));
   }
-  publish(ProxyState::build(initial_, nullptr), std::move(started));
+  publish(ProxyState::build(initial_, nullptr), started);
+  for (auto& h : started) startAccepting(h);
   return {};
 }
 
@@ -141,6 +147,7 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
     for (const auto& lc : next->listeners) still = still || listenerIdentity(lc) == l->identity;
     (still ? kept : to_stop).push_back(l);
   }
+  std::vector<std::shared_ptr<ListenerHandle>> opened;
   for (const auto& lc : next->listeners) {
     const std::string key = listenerIdentity(lc);
     bool have = false;
@@ -153,9 +160,11 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
       continue;
     }
     log.push_back("reload: opened listener \"" + lc.name + "\" on " + h->bound.toString());
+    opened.push_back(h);
     kept.push_back(std::move(h));
   }
   publish(ProxyState::build(std::move(next), previous.get()), kept);
+  for (auto& h : opened) startAccepting(h);
   for (auto& l : to_stop) {
     stopListener(*l);
     log.push_back("reload: closed listener on " + l->address_key);

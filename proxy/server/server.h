@@ -104,6 +104,7 @@ class Server {
  private:
   std::error_code startListener(const config::ListenerConfig& lc,
                                 std::shared_ptr<ListenerHandle>& out, std::string& error_text);
+  void startAccepting(const std::shared_ptr<ListenerHandle>& h);
   void stopListener(ListenerHandle& l);
   static void acceptLoop(Server* server, std::shared_ptr<ListenerHandle> l);
   void publish(std::shared_ptr<ProxyState> state,
