@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
 
 extern char** environ;
 
@@ -41,8 +42,16 @@ Process::Process(std::vector<std::string> args, ProcessOptions options) {
   for (size_t i = 0; i < copies.size(); i++) {
     posix_spawn_file_actions_adddup2(&fa, copies[i], 3 + static_cast<int>(i));
   }
+  // extra_env replaces a variable of the same name (getenv finds the first).
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; e++) env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; e++) {
+    const std::string_view var(*e);
+    bool replaced = false;
+    for (const std::string& extra : options.extra_env) {
+      replaced = replaced || var.substr(0, var.find('=') + 1) == extra.substr(0, extra.find('=') + 1);
+    }
+    if (!replaced) env.emplace_back(*e);
+  }
   for (const std::string& e : options.extra_env) env.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());

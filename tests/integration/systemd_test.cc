@@ -95,7 +95,9 @@ TEST(Systemd, NotifiesReadyReloadingAndStopping) {
   ASSERT_TRUE(systemd.bound());
   const std::string path = tempPath("notify.toml");
   writeFile(path, fill(std::string(kConfig), {{"ADMIN", "0"}, {"PORT", "0"}, {"BODY", "one"}}));
-  Process p({"-c", path}, {.extra_env = {systemd.env()}});
+  ProcessOptions options;
+  options.extra_env = {systemd.env()};
+  Process p({"-c", path}, options);
   ASSERT_TRUE(p.started());
 
   const std::string ready = systemd.next(patience(10s));
@@ -143,9 +145,11 @@ TEST(Systemd, AdoptsSocketActivatedListeners) {
                                              {"PORT", std::to_string(port)},
                                              {"BODY", "activated"}}));
   // The order and names are systemd's business: matching is by address.
-  Process p({"-c", path}, {.extra_env = {"LISTEN_FDS=2", "LISTEN_FDNAMES=switchyard-admin:web"},
-                           .inherit_fds = {admin_fd, listener_fd},
-                           .set_listen_pid = true});
+  ProcessOptions options;
+  options.extra_env = {"LISTEN_FDS=2", "LISTEN_FDNAMES=switchyard-admin:web"};
+  options.inherit_fds = {admin_fd, listener_fd};
+  options.set_listen_pid = true;
+  Process p({"-c", path}, options);
   ASSERT_TRUE(p.started());
   ASSERT_TRUE(p.waitForErr(std::regex("switchyard: ready\n"), patience(10s))) << p.err();
   EXPECT_NE(p.err().find("adopted 2 of 2 inherited sockets"), std::string::npos) << p.err();
@@ -166,8 +170,11 @@ TEST(Systemd, ClosesInheritedSocketsNoListenerUses) {
   ASSERT_GE(stray, 0);
   const std::string path = tempPath("stray.toml");
   writeFile(path, fill(std::string(kConfig), {{"ADMIN", "0"}, {"PORT", "0"}, {"BODY", "x"}}));
-  Process p({"-c", path}, {.extra_env = {"LISTEN_FDS=1"}, .inherit_fds = {stray},
-                           .set_listen_pid = true});
+  ProcessOptions options;
+  options.extra_env = {"LISTEN_FDS=1"};
+  options.inherit_fds = {stray};
+  options.set_listen_pid = true;
+  Process p({"-c", path}, options);
   ASSERT_TRUE(p.started());
   ASSERT_TRUE(p.waitForErr(std::regex("switchyard: ready\n"), patience(10s))) << p.err();
   EXPECT_NE(p.err().find("closed an inherited socket no listener uses: fd 3 (unnamed) on 127.0.0.1:" +

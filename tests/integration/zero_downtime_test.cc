@@ -47,6 +47,15 @@ bool waitForCount(Process& p, const std::string& needle, size_t count, Ms timeou
   return true;
 }
 
+// Two keep-alive clients and two that open a connection per request.
+LoadOptions twoOfEach(uint16_t port) {
+  LoadOptions options;
+  options.port = port;
+  options.keepalive_clients = 2;
+  options.new_connection_clients = 2;
+  return options;
+}
+
 std::string summary(const LoadStats& s) {
   std::string text = "sent " + std::to_string(s.sent) + ", ok " + std::to_string(s.ok) +
                      ", failed " + std::to_string(s.failed) + ", refused " +
@@ -110,7 +119,7 @@ TEST(ZeroDowntime, TwentyReloadsUnderLoadDropNothing) {
   ASSERT_NE(port, 0) << p.err();
   ASSERT_TRUE(p.waitForErr(std::regex("\nswitchyard: ready\n"), patience(10s))) << p.err();
 
-  LoadGenerator load({.port = port, .keepalive_clients = 2, .new_connection_clients = 2});
+  LoadGenerator load(twoOfEach(port));
   std::this_thread::sleep_for(1s);
   const auto reloads_start = Clock::now();
   constexpr int kReloads = 20;
@@ -233,7 +242,11 @@ TEST(ZeroDowntime, DrainTimeoutBoundsTheDrain) {
   const std::string path = tempPath("drain-short.toml");
   writeFile(path,
             fill(std::string(kDrainConfig), {{"DRAIN", "300ms"}, {"ORIGIN", origin.address()}}));
-  Process p({"-c", path});
+  // The drain gives up on the slow request on purpose: its Task and buffers
+  // are still held when the process exits, which LeakSanitizer would report.
+  ProcessOptions options;
+  options.extra_env = {"ASAN_OPTIONS=detect_leaks=0"};
+  Process p({"-c", path}, options);
   ASSERT_TRUE(p.started());
   const uint16_t port = waitForPort(p, "main");
   ASSERT_NE(port, 0) << p.err();
@@ -266,7 +279,7 @@ TEST(ZeroDowntime, BinaryUpgradeUnderLoadDropsNothing) {
   ASSERT_NE(port, 0) << old_process.err();
   ASSERT_TRUE(waitForCount(old_process, "switchyard: ready\n", 1, patience(10s)));
 
-  LoadGenerator load({.port = port, .keepalive_clients = 2, .new_connection_clients = 2});
+  LoadGenerator load(twoOfEach(port));
   std::this_thread::sleep_for(500ms);
   old_process.signal(SIGUSR2);
   std::optional<std::string> child_text =
@@ -285,7 +298,7 @@ TEST(ZeroDowntime, BinaryUpgradeUnderLoadDropsNothing) {
   const LoadStats stats = load.stop();
   std::printf("binary-upgrade-under-load: %s\n", summary(stats).c_str());
   EXPECT_EQ(stats.failed, 0u) << summary(stats);
-  EXPECT_EQ(stats.refused, 0u) << summary(stats);
+  EXPECT_EQ(stats.refused, 0u) << summary(stats) << "\n" << old_process.err();
   EXPECT_GT(stats.ok, 100u) << summary(stats);
 
   // The new process owns the listener and the admin port now.
