@@ -4,6 +4,9 @@
 #   1. installs the build packages            (bazel/install-deps.sh)
 #   2. builds the optimised binary            (bazel build -c opt //proxy:switchyard)
 #   3. stages the runtime stage's tree        (OUT/rootfs: binary, config, docs)
+#   4. lists the Debian packages that hold the binary's shared libraries
+#      (OUT/runtime-packages.txt, from ldd and dpkg -S): the runtime stage
+#      installs exactly those, so a new library dependency follows by itself
 #
 #   deploy/docker/build.sh --out DIR [--skip-deps] [--binary PATH]
 #
@@ -42,7 +45,25 @@ install -D -m 0644 README.md "$rootfs/usr/share/doc/switchyard/README.md"
 install -D -m 0644 docs/CONFIG.md "$rootfs/usr/share/doc/switchyard/CONFIG.md"
 install -D -m 0644 docs/METRICS.md "$rootfs/usr/share/doc/switchyard/METRICS.md"
 
+# Runtime packages: the owner of every shared library the binary loads.
+packages=()
+while read -r lib; do
+  [[ -n "$lib" ]] || continue
+  owner=""
+  real=$(readlink -f "$lib")
+  # Merged /usr: a file is known to dpkg under /lib or /usr/lib, whichever the
+  # package ships, while ldd may print either.
+  for candidate in "$lib" "$real" "/usr${lib}" "/usr${real}" "${lib#/usr}" "${real#/usr}"; do
+    owner=$(dpkg -S "$candidate" 2>/dev/null | head -n 1 | cut -d: -f1) || true
+    [[ -n "$owner" ]] && break
+  done
+  [[ -n "$owner" ]] || { echo "build.sh: no Debian package owns $lib" >&2; exit 1; }
+  packages+=("$owner")
+done < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
+printf '%s\n' "${packages[@]}" | sort -u >"$out/runtime-packages.txt"
+
 # The binary must run on the runtime stage as built: check before shipping.
 "$rootfs/usr/local/bin/switchyard" --version
 "$rootfs/usr/local/bin/switchyard" --check -c "$rootfs/etc/switchyard/switchyard.toml"
-echo "build.sh: staged $(find "$rootfs" -type f | wc -l) files in $rootfs"
+echo "build.sh: staged $(find "$rootfs" -type f | wc -l) files in $rootfs; runtime packages:" \
+  $(cat "$out/runtime-packages.txt")

@@ -134,7 +134,26 @@ def test_docker_build_stage_and_runtime_contents():
     r = run(["deploy/docker/list-runtime.sh", out])
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    files = {l.split(" ", 2)[2]: l.split(" ", 2)[0] for l in lines if not l.startswith("user ")}
+    files = {l.split(" ", 2)[2]: l.split(" ", 2)[0] for l in lines
+             if not l.startswith(("user ", "package "))}
+    packages = {l.split(" ", 1)[1] for l in lines if l.startswith("package ")}
+    # Every shared library the binary loads comes from a listed package, and no
+    # package is a build tool or a -dev package.
+    ldd = run(["ldd", BINARY]).stdout
+    libs = re.findall(r"=> (/\S+)", ldd)
+    assert libs, ldd
+    for lib in libs:
+        real = os.path.realpath(lib)
+        owner = ""
+        for candidate in (lib, real, "/usr" + lib, "/usr" + real,
+                          lib.removeprefix("/usr"), real.removeprefix("/usr")):
+            owner = run(["dpkg", "-S", candidate]).stdout
+            if owner:
+                break
+        assert owner.split(":")[0] in packages, f"{lib} ({owner.strip()}) not in {packages}"
+    assert {"libstdc++6", "libc6"} <= packages, packages
+    bad = [p for p in packages if p.endswith("-dev") or re.match(r"(bazel|g\+\+|gcc|cpp|make|binutils)", p)]
+    assert not bad, bad
     assert files.get("/usr/local/bin/switchyard") == "755", files
     assert "/etc/switchyard/switchyard.toml" in files, files
     build_tools = re.compile(r"(bazel|/gcc|/g\+\+|/cc1|/make$|/ld$|\.h$|\.hpp$|\.a$|\.o$|\.cc$)")
@@ -162,6 +181,9 @@ def test_dockerfile_shape():
     assert froms[1].startswith("FROM debian:12-slim"), froms
     assert "RUN deploy/docker/build.sh --out /out" in lines
     assert "COPY --from=build /out/rootfs/ /" in lines
+    assert "COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt" in lines
+    installs = [l for l in lines if "apt-get install" in l]
+    assert len(installs) == 1 and "/tmp/runtime-packages.txt" in installs[0], installs
     user = [l for l in lines if l.startswith("USER ")]
     assert user and user[-1].split()[1].split(":")[0] not in ("0", "root"), user
     assert "STOPSIGNAL SIGTERM" in lines
