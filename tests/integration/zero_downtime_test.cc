@@ -329,3 +329,52 @@ TEST(ZeroDowntime, BinaryUpgradeUnderLoadDropsNothing) {
 
 }  // namespace
 }  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+// A binary upgrade whose new process cannot start (here: the file became
+// invalid meanwhile) changes nothing: the old process logs the new one's
+// exit status and keeps serving, and a later SIGUSR2 may try again.
+TEST(ZeroDowntime, FailedUpgradeKeepsTheOldProcessServing) {
+  Watchdog watchdog(patience(60s));
+  Origin origin(echoHandler());
+  const std::string path = tempPath("bad-upgrade.toml");
+  writeFile(path, fill(std::string(kDrainConfig), {{"DRAIN", "1s"}, {"ORIGIN", origin.address()}}));
+  Process p({"-c", path});
+  ASSERT_TRUE(p.started());
+  const uint16_t port = waitForPort(p, "main");
+  ASSERT_NE(port, 0) << p.err();
+  Client kept(port);
+  EXPECT_EQ(kept.get("/before").status, 200);
+
+  writeFile(path, "[[listener]]\nname = \"main\"\naddress = \"nonsense\"\n");
+  p.signal(SIGUSR2);
+  ASSERT_TRUE(p.waitForErr(std::regex(R"(upgrade: pid \d+ exited with status 1; this process keeps serving)"),
+                           patience(10s)))
+      << p.err();
+  EXPECT_EQ(kept.get("/after").status, 200);
+  EXPECT_EQ(Client(port).get("/new-connection").status, 200);
+
+  // Fixed file: the next SIGUSR2 is accepted (the failed child was reaped).
+  writeFile(path, fill(std::string(kDrainConfig), {{"DRAIN", "1s"}, {"ORIGIN", origin.address()}}));
+  p.signal(SIGUSR2);
+  ASSERT_TRUE(waitForCount(p, "SIGUSR2: started ", 2, patience(10s))) << p.err();
+  ASSERT_TRUE(waitForCount(p, "switchyard: ready\n", 2, patience(10s))) << p.err();
+  EXPECT_EQ(p.errCount("is already running"), 0u);
+  // Stop both: the old one by its Process, the new one by the pid it logged.
+  const std::string err = p.err();
+  std::string last_pid;
+  const std::regex started(R"(as pid (\d+))");
+  for (auto it = std::sregex_iterator(err.begin(), err.end(), started);
+       it != std::sregex_iterator(); ++it) {
+    last_pid = (*it)[1].str();
+  }
+  ASSERT_FALSE(last_pid.empty());
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(patience(10s), /*join_output=*/false), 0) << p.err();
+  ASSERT_EQ(::kill(static_cast<pid_t>(std::stoi(last_pid)), SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace switchyard::itest
