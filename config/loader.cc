@@ -26,6 +26,7 @@
 #include <sstream>
 #include <utility>
 
+#include "config/tls_policy.h"
 #include "config/units.h"
 
 namespace switchyard::config {
@@ -456,7 +457,13 @@ constexpr std::array<std::string_view, 1> kProcessKeys = {"drain_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"access", "access_format", "level"};
 constexpr std::array<std::string_view, 5> kListenerKeys = {"name", "address", "tls", "limits",
                                                            "timeouts"};
-constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
+constexpr std::array<std::string_view, 10> kTlsKeys = {
+    "certificates",       "min_version",     "ciphers",         "ciphersuites",
+    "session_tickets",    "session_ticket_rotation", "session_cache_size", "session_timeout",
+    "client_ca",          "client_verify"};
+constexpr std::array<std::string_view, 6> kUpstreamTlsKeys = {"ca",          "verify",
+                                                              "server_name", "min_version",
+                                                              "cert",        "key"};
 constexpr std::array<std::string_view, 3> kCertificateKeys = {"cert", "key", "server_names"};
 constexpr std::array<std::string_view, 3> kLimitsKeys = {"max_connections", "max_header_bytes",
                                                          "max_body_bytes"};
@@ -464,8 +471,8 @@ constexpr std::array<std::string_view, 3> kListenerTimeoutKeys = {"header_read",
 constexpr std::array<std::string_view, 7> kRouteKeys = {
     "name", "listener", "host", "path_prefix", "path_exact", "cluster", "direct_response"};
 constexpr std::array<std::string_view, 2> kDirectResponseKeys = {"status", "body"};
-constexpr std::array<std::string_view, 6> kClusterKeys = {"name",     "endpoints", "balancer",
-                                                          "hash_key", "timeouts",  "pool"};
+constexpr std::array<std::string_view, 7> kClusterKeys = {
+    "name", "endpoints", "balancer", "hash_key", "timeouts", "pool", "tls"};
 constexpr std::array<std::string_view, 3> kClusterTimeoutKeys = {"connect", "response_header",
                                                                   "idle"};
 constexpr std::array<std::string_view, 1> kPoolKeys = {"max_idle_per_worker"};
@@ -474,6 +481,14 @@ constexpr std::array<Choice<AffinityMode>, 3> kAffinityModes = {{
     {"none", AffinityMode::kNone},
     {"spread", AffinityMode::kSpread},
     {"pin", AffinityMode::kPin},
+}};
+constexpr std::array<Choice<TlsVersion>, 2> kTlsVersions = {{
+    {"1.2", TlsVersion::kTls12},
+    {"1.3", TlsVersion::kTls13},
+}};
+constexpr std::array<Choice<ClientVerify>, 2> kClientVerifyModes = {{
+    {"require", ClientVerify::kRequire},
+    {"optional", ClientVerify::kOptional},
 }};
 constexpr std::array<Choice<AccessLogFormat>, 2> kAccessLogFormats = {{
     {"json", AccessLogFormat::kJson},
@@ -504,6 +519,13 @@ constexpr int64_t kMaxNetpollBatch = 65536;
 constexpr uint64_t kMinStackSize = 16 * kKiB;
 constexpr uint64_t kMaxStackSize = 64 * kMiB;
 constexpr uint64_t kPageSize = 4 * kKiB;
+constexpr int64_t kMaxSessionCacheSize = 10'000'000;
+// Ticket keys rotate at least every minute (more often only burns handshakes) and at
+// most weekly (a stolen key should not open a month of recorded sessions).
+constexpr DurationRange kTicketRotation{std::chrono::minutes{1}, std::chrono::hours{24 * 7},
+                                        false};
+constexpr DurationRange kSessionTimeout{std::chrono::seconds{1}, std::chrono::hours{24 * 7},
+                                        false};
 // Below 50us sysmon would do little else; above 1s a busy proxy stops reading sockets
 // for long enough that clients time out.
 constexpr DurationRange kHandoffIntervalRange{std::chrono::microseconds{50}, std::chrono::seconds{1}};
@@ -757,6 +779,7 @@ class ConfigBuilder {
 
   void readTls(const toml::table& table, const std::string& path, TlsConfig& tls) {
     TableReader reader(diagnostics_, table, path, "in [listener.tls]", kTlsKeys);
+    readTlsPolicy(reader, tls);
     if (!reader.require("certificates")) return;
     const toml::array* certificates = reader.array("certificates", "tables");
     if (certificates == nullptr) return;
@@ -812,6 +835,68 @@ class ConfigBuilder {
         claimed_names.emplace_back(*pattern.value, i);
         certificate.server_names.push_back(std::move(*pattern.value));
       }
+    }
+  }
+
+  void readTlsPolicy(const TableReader& reader, TlsConfig& tls) {
+    if (auto version = reader.choice("min_version", kTlsVersions)) tls.min_version = *version;
+    if (auto list = reader.string("ciphers")) {
+      if (std::string why = checkTls12Ciphers(*list); !why.empty()) {
+        reader.reportValue("ciphers", std::move(why));
+      } else {
+        tls.ciphers = *list;
+      }
+    }
+    if (auto list = reader.string("ciphersuites")) {
+      if (std::string why = checkTls13Ciphersuites(*list); !why.empty()) {
+        reader.reportValue("ciphersuites", std::move(why));
+      } else {
+        tls.ciphersuites = *list;
+      }
+    }
+    if (auto on = reader.boolean("session_tickets")) tls.session_tickets = *on;
+    if (auto every = reader.duration("session_ticket_rotation", kTicketRotation)) {
+      tls.session_ticket_rotation = *every;
+    }
+    if (auto size = reader.integer("session_cache_size", 0, kMaxSessionCacheSize)) {
+      tls.session_cache_size = static_cast<uint64_t>(*size);
+    }
+    if (auto timeout = reader.duration("session_timeout", kSessionTimeout)) {
+      tls.session_timeout = *timeout;
+    }
+    if (auto ca = reader.nonEmptyString("client_ca")) tls.client_ca = *ca;
+    if (auto mode = reader.choice("client_verify", kClientVerifyModes)) {
+      if (tls.client_ca.empty()) {
+        reader.reportValue("client_verify", "client_verify needs client_ca (the CAs to verify against)");
+      } else {
+        tls.client_verify = *mode;
+      }
+    }
+  }
+
+  void readUpstreamTls(const toml::table& table, const std::string& path,
+                       UpstreamTlsConfig& tls) {
+    TableReader reader(diagnostics_, table, path, "in [cluster.tls]", kUpstreamTlsKeys);
+    if (auto ca = reader.nonEmptyString("ca")) tls.ca = *ca;
+    if (auto verify = reader.boolean("verify")) tls.verify = *verify;
+    if (auto name = reader.string("server_name")) {
+      Parsed<std::string> host = parseHostPattern(*name);
+      if (!host.ok() || host.value->starts_with("*.")) {
+        reader.reportValue("server_name", "expected a host name such as \"api.example.com\", got " +
+                                              quoteForMessage(*name));
+      } else {
+        tls.server_name = *host.value;
+      }
+    }
+    if (auto version = reader.choice("min_version", kTlsVersions)) tls.min_version = *version;
+    const auto cert = reader.nonEmptyString("cert");
+    const auto key = reader.nonEmptyString("key");
+    if (cert) tls.cert_path = *cert;
+    if (key) tls.key_path = *key;
+    if (cert && !reader.find("key")) {
+      reader.reportValue("cert", "cert needs key (the client certificate's private key)");
+    } else if (key && !reader.find("cert")) {
+      reader.reportValue("key", "key needs cert (the client certificate)");
     }
   }
 
@@ -923,6 +1008,10 @@ class ConfigBuilder {
       if (auto value = timeouts_reader.duration("idle", kPositiveTimeout)) {
         cluster.timeouts.idle = *value;
       }
+    }
+    if (const toml::table* tls = reader.table("tls", "[cluster.tls]")) {
+      cluster.tls.emplace();
+      readUpstreamTls(*tls, joinPath(path, "tls"), *cluster.tls);
     }
     if (const toml::table* pool = reader.table("pool", "[cluster.pool]")) {
       TableReader pool_reader(diagnostics_, *pool, joinPath(path, "pool"), "in [cluster.pool]",

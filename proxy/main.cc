@@ -152,6 +152,14 @@ int main(int argc, char** argv) {
     cfg = loaded.config();
   }
   if (check_only) {
+    // Like nginx -t: the files the config points at must load too.
+    const std::vector<std::string> tls_errors = server::checkTlsFiles(*cfg);
+    for (const std::string& line : tls_errors) std::fprintf(stderr, "switchyard: %s\n", line.c_str());
+    if (!tls_errors.empty()) {
+      std::fprintf(stderr, "switchyard: configuration %s is invalid\n",
+                   config_path.empty() ? "<embedded default>" : config_path.c_str());
+      return 1;
+    }
     std::printf("switchyard: configuration %s is ok (hash %s)\n",
                 config_path.empty() ? "<embedded default>" : config_path.c_str(),
                 cfg->hash.c_str());

@@ -62,7 +62,7 @@ ProxyStats::ProxyStats(const config::Config& config, int reserve_workers) {
   bytes_sent_base_ = take(listener_count_);
   upstream_idle_base_ = take(cluster_count_);
   upstream_active_base_ = take(cluster_count_);
-  tls_base_ = take(2);
+  tls_base_ = take(listener_count_ * kTlsResults);
   invalid_cell_ = take(1);
   cells_.emplace(next);
   cells_->reserve(reserve_workers);
@@ -105,6 +105,9 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     listener.closed += sums[closed_base_ + l];
     listener.bytes_received += sums[bytes_received_base_ + l];
     listener.bytes_sent += sums[bytes_sent_base_ + l];
+    for (size_t r = 0; r < kTlsResults; ++r) {
+      listener.tls_handshakes[r] += sums[tls_base_ + l * kTlsResults + r];
+    }
     addHistogram(sums, request_duration_base_ + l * kHistogramCells, listener.request_duration);
   }
 
@@ -120,8 +123,6 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     }
   }
 
-  totals.tls_success += sums[tls_base_];
-  totals.tls_failure += sums[tls_base_ + 1];
   totals.invalid_records += sums[invalid_cell_];
 }
 

@@ -27,6 +27,7 @@ using rt::net::Clock;
 using rt::net::Deadline;
 using rt::net::kNoDeadline;
 using rt::net::TcpConn;
+using transport::Stream;
 using Ns = std::chrono::nanoseconds;
 
 Deadline after(Ns d) { return d.count() <= 0 ? kNoDeadline : Clock::now() + d; }
@@ -109,7 +110,7 @@ enum class Outcome { kKeepAlive, kClose };
 
 // Copies everything one side sends to the other until EOF, error or
 // `idle` without traffic; then half-closes the destination.
-void pump(TcpConn& from, TcpConn& to, char* buf, size_t cap, Ns idle) {
+void pump(Stream& from, Stream& to, char* buf, size_t cap, Ns idle) {
   for (;;) {
     std::error_code ec;
     from.setReadDeadline(after(idle));
@@ -122,6 +123,28 @@ void pump(TcpConn& from, TcpConn& to, char* buf, size_t cap, Ns idle) {
   to.shutdownWrite();
 }
 
+// A new upstream connection: TCP connect, then for a TLS cluster the handshake, both
+// within `deadline`. `tls_failed` tells a refused handshake (bad certificate, wrong
+// name) from an unreachable endpoint, for the error page.
+Stream connectUpstream(const ClusterRuntime& cluster, const config::HostPort& endpoint,
+                       Deadline deadline, std::error_code& ec, bool& tls_failed) {
+  TcpConn tcp = rt::net::connect(endpoint.toString(), deadline, ec);
+  if (ec) return {};
+  tcp.setNoDelay(true);
+  if (!cluster.wantsTls()) return Stream(std::move(tcp));
+  tls_failed = true;
+  SSL* ssl = cluster.tls() != nullptr ? cluster.tls()->newSession(endpoint) : nullptr;
+  if (ssl == nullptr) {
+    ec = std::make_error_code(std::errc::protocol_error);
+    return {};
+  }
+  Stream up(std::move(tcp), ssl);
+  up.setDeadline(deadline);
+  if ((ec = up.handshake())) return {};
+  tls_failed = false;
+  return up;
+}
+
 // One activation's worth of requests on a client connection.
 class Exchange {
  public:
@@ -130,7 +153,7 @@ class Exchange {
   // this activation read but did not parse (the start of the next request);
   // `continuing` says there was one (so this one may go idle at once).
   Exchange(Server& server, const ProxyState& state, uint64_t generation,
-           const config::ListenerConfig& listener, size_t listener_index, TcpConn& client,
+           const config::ListenerConfig& listener, size_t listener_index, Stream& client,
            std::string_view client_ip, Buffers& bufs, bool continuing, size_t pending_begin,
            size_t pending_end)
       : server_(server),
@@ -202,6 +225,11 @@ class Exchange {
   Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
   bool readClient(Deadline d, std::error_code& ec);
   bool writeClient(const char* data, size_t n);
+  // The final response head waits in bufs_.out until the first body bytes (or the
+  // end of the response) so both leave in one write: one syscall, and over TLS one
+  // record, instead of two. Flushed before anything that may wait.
+  void holdHead(size_t n) { held_head_ = n; }
+  bool flushHeldHead();
   void respondError(int status, const char* reason, bool head_request);
   bool discardBody(RequestParser& rp);
 
@@ -211,12 +239,13 @@ class Exchange {
   const ProxyState& state_;
   const config::ListenerConfig& listener_;
   size_t listener_index_;
-  TcpConn& client_;
+  Stream& client_;
   std::string_view client_ip_;
   Buffers& bufs_;
   size_t cap_;
   Window in_;
   Record rec_;
+  size_t held_head_ = 0;  // bytes of bufs_.out not written yet (see holdHead)
 };
 
 bool Exchange::readClient(Deadline d, std::error_code& ec) {
@@ -230,7 +259,30 @@ bool Exchange::readClient(Deadline d, std::error_code& ec) {
   return true;
 }
 
+bool Exchange::flushHeldHead() {
+  const size_t n = std::exchange(held_head_, 0);
+  return n == 0 || writeClient(bufs_.out, n);
+}
+
 bool Exchange::writeClient(const char* data, size_t n) {
+  if (held_head_ > 0) {
+    const size_t head = std::exchange(held_head_, 0);
+    std::error_code ec;
+    client_.setWriteDeadline(after(listener_.timeouts.idle));
+    size_t written = 0;
+    if (!client_.isTls()) {
+      const iovec iov[2] = {{bufs_.out, head}, {const_cast<char*>(data), n}};
+      written = client_.writev(iov, 2, ec);
+    } else if (head + n <= cap_) {
+      std::memcpy(bufs_.out + head, data, n);  // one TLS record for both
+      written = client_.write(bufs_.out, head + n, ec);
+    } else {
+      written = client_.write(bufs_.out, head, ec);
+      if (!ec) written += client_.write(data, n, ec);
+    }
+    rec_.bytes_sent += written;
+    return !ec;
+  }
   std::error_code ec;
   client_.setWriteDeadline(after(listener_.timeouts.idle));
   const size_t written = client_.write(data, n, ec);
@@ -460,7 +512,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   // The upstream request head, written once (a retry resends it).
   http::http1::RequestWriteOptions wo;
   wo.client_address = client_ip_;
-  wo.forwarded_proto = "http";
+  wo.forwarded_proto = listener_.tls ? "https" : "http";
   wo.upgrade = req.upgrade;
   // An HTTP/1.0 client cannot read chunked bodies and bodies are forwarded
   // verbatim: ask the upstream in HTTP/1.0, so it never chunks.
@@ -493,26 +545,27 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     // connections while taking one: the size change is the idle delta.
     upstream::IdlePool& pool = cluster.pool(worker, e);
     const size_t idle_before = pool.size();
-    TcpConn up = attempt == 0 ? pool.take(nowNs()) : TcpConn{};
+    Stream up = attempt == 0 ? pool.take(nowNs()) : Stream{};
     const auto idle_delta =
         static_cast<int64_t>(pool.size()) - static_cast<int64_t>(idle_before);
     cluster.noteConnections(worker, idle_delta, 0);
     const bool reused = up.valid();
     std::error_code ec;
     if (!reused) {
-      up = rt::net::connect(endpoint.toString(),
-                            earlier(after(cc.timeouts.connect), request_deadline), ec);
+      bool tls_failed = false;
+      up = connectUpstream(cluster, endpoint, earlier(after(cc.timeouts.connect), request_deadline),
+                           ec, tls_failed);
       if (ec) {
         if (may_retry && attempt == 0 && cc.endpoints.size() > 1) {
           excluded = e;
           continue;
         }
-        respondError(isTimeout(ec) ? 504 : 502,
-                     isTimeout(ec) ? "upstream connect timed out\n" : "upstream unreachable\n",
-                     req.method == Method::kHead);
+        const char* why = tls_failed        ? "upstream TLS handshake failed\n"
+                          : isTimeout(ec)   ? "upstream connect timed out\n"
+                                            : "upstream unreachable\n";
+        respondError(isTimeout(ec) ? 504 : 502, why, req.method == Method::kHead);
         return Outcome::kClose;
       }
-      up.setNoDelay(true);
     }
     balancer.onRequestStart(e);
     struct EndGuard {
@@ -632,10 +685,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
             return Outcome::kClose;
           }
           rec_.status = rh.status;
-          if (!writeClient(bufs_.out, *n)) {
-            up.close();
-            return Outcome::kClose;
-          }
+          holdHead(*n);
           head_sent = true;
         }
         uw.dropConsumed();
@@ -669,6 +719,10 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       // timeout, as client body reads and tunnels are: an upstream that
       // stalls mid-body must not hold the connection forever when the
       // request timeout is off (its default).
+      if (!flushHeldHead()) {  // the client sees the head while the body is awaited
+        up.close();
+        return Outcome::kClose;
+      }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
                                    : header_deadline);
       size_t n = up.read(uw.buf + uw.end, cap_ - uw.end, ec);
@@ -698,6 +752,11 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       return Outcome::kClose;
     }
     if (retry) continue;
+    // A bodiless response (204, 304, HEAD, Content-Length: 0) ends with its head.
+    if (!flushHeldHead()) {
+      up.close();
+      return Outcome::kClose;
+    }
 
     if (tunnel) {
       // Upgraded (101, or CONNECT 2xx): raw bytes both ways until either
@@ -746,7 +805,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
 
 ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandle> listener,
                                    TcpConn conn)
-    : server_(server), listener_(std::move(listener)), conn_(std::move(conn)) {
+    : server_(server), listener_(std::move(listener)), conn_(Stream(std::move(conn))) {
   rt::net::Address peer = conn_.peerAddress();
   const void* addr = nullptr;
   if (peer.family() == AF_INET) {
@@ -875,6 +934,31 @@ void ClientConnection::goIdle(Ns idle_timeout) {
   state_.store(kIdle, std::memory_order_release);
 }
 
+bool ClientConnection::handshake(const ProxyState& state, size_t listener_index,
+                                 const config::ListenerConfig& lc) {
+  handshake_done_ = true;
+  if (!lc.tls) return true;
+  const tls::ServerContext* ctx = state.listener_tls[listener_index].get();
+  SSL* ssl = ctx != nullptr ? ctx->newSession() : nullptr;
+  using proxy::metrics::TlsHandshakeResult;
+  TlsHandshakeResult result = TlsHandshakeResult::kFailure;
+  if (ssl != nullptr) {
+    conn_.startTls(ssl);
+    // Bounded like a request head: a client that stalls mid-handshake is a slowloris.
+    conn_.setDeadline(after(lc.timeouts.header_read));
+    const std::error_code ec = conn_.handshake();
+    if (!ec) {
+      result = conn_.resumed() ? TlsHandshakeResult::kResumed : TlsHandshakeResult::kSuccess;
+    } else if (isTimeout(ec)) {
+      result = TlsHandshakeResult::kTimeout;
+    } else if (isEof(ec) || ec == std::errc::connection_reset) {
+      result = TlsHandshakeResult::kClosed;
+    }
+  }
+  if (state.stats != nullptr) state.stats->tlsHandshake(rt::current_worker(), listener_index, result);
+  return result == TlsHandshakeResult::kSuccess || result == TlsHandshakeResult::kResumed;
+}
+
 void ClientConnection::serve() {
   rt::track_sched_delay(true);
   bool may_idle = false;
@@ -893,6 +977,7 @@ void ClientConnection::serve() {
       }
       const config::ListenerConfig& lc = state->config->listeners[li];
       idle = lc.timeouts.idle;
+      if (!handshake_done_ && !handshake(*state, li, lc)) break;
       Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), bufs, continuing,
                   pending_begin, pending_end);
       const Exchange::Next next = ex.run();

@@ -33,7 +33,9 @@
 #include <memory>
 #include <string_view>
 
+#include "config/config.h"
 #include "proxy/metrics/proxy_stats.h"
+#include "proxy/transport/stream.h"
 #include "runtime/net/net.h"
 #include "runtime/runtime.h"
 
@@ -41,6 +43,7 @@ namespace switchyard::server {
 
 class Server;
 struct ListenerHandle;
+struct ProxyState;
 
 class ClientConnection {
  public:
@@ -71,6 +74,10 @@ class ClientConnection {
   static void onIdleTimeout(void* self);
 
   void serve();
+  // The TLS handshake of a TLS listener's connection, once, before its first request
+  // (counted in the snapshot's stats). False: close the connection.
+  bool handshake(const ProxyState& state, size_t listener_index,
+                 const config::ListenerConfig& lc);
   void goIdle(std::chrono::nanoseconds idle_timeout);
   void armIdleTimer(std::chrono::nanoseconds delay);
   void closeAndRelease();
@@ -79,7 +86,8 @@ class ClientConnection {
 
   Server* server_;
   std::shared_ptr<ListenerHandle> listener_;
-  rt::net::TcpConn conn_;
+  transport::Stream conn_;
+  bool handshake_done_ = false;
   char client_ip_[48] = {};
   uint8_t client_ip_len_ = 0;
   std::atomic<int> state_{kActive};

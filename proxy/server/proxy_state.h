@@ -18,6 +18,8 @@
 #include "proxy/lazy_per_worker.h"
 #include "proxy/metrics/proxy_stats.h"
 #include "proxy/router/router.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/server_context.h"
 #include "proxy/upstream/idle_pool.h"
 #include "runtime/net/net.h"
 
@@ -32,6 +34,13 @@ class ClusterRuntime {
 
   const config::ClusterConfig& config() const { return config_; }
   proxy::Balancer& balancer() const { return *balancer_; }
+  // TLS towards the endpoints; null for plain TCP. A TLS cluster whose files could not
+  // be read at start has none either (the proxy then refuses to start), and after a
+  // failed reload keeps the previous snapshot's.
+  const tls::ClientContext* tls() const { return tls_.get(); }
+  bool wantsTls() const { return config_.tls.has_value(); }
+  void setTls(std::shared_ptr<const tls::ClientContext> tls) { tls_ = std::move(tls); }
+  const std::shared_ptr<const tls::ClientContext>& tlsShared() const { return tls_; }
 
   // The snapshot's counters and this cluster's index in them, for the
   // upstream_connections{cluster,state} gauge. The cluster keeps its own
@@ -56,6 +65,7 @@ class ClusterRuntime {
   };
   const config::ClusterConfig& config_;
   std::unique_ptr<proxy::Balancer> balancer_;
+  std::shared_ptr<const tls::ClientContext> tls_;
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
   mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
@@ -72,6 +82,10 @@ struct ProxyState {
   // snapshot (by handle identity: names and settings may change on reload).
   std::vector<std::pair<const void*, size_t>> listener_slots;
 
+  // By name, for carrying state over a reload (linear: reloads only).
+  const ClusterRuntime* findCluster(std::string_view name) const;
+  const tls::ServerContext* findListenerTls(std::string_view name) const;
+
   // Config::listeners index for a listener handle, or SIZE_MAX when this
   // snapshot no longer has it.
   size_t listenerSlot(const void* handle) const {
@@ -81,9 +95,21 @@ struct ProxyState {
     return SIZE_MAX;
   }
 
-  // Builds the state; `previous` lets endpoint health carry over a reload.
+  // TLS of each Config::listeners entry (same order); null for plain HTTP, and for a
+  // TLS listener whose certificates never loaded (its connections are closed at once).
+  std::vector<std::shared_ptr<const tls::ServerContext>> listener_tls;
+
+  // Builds the state; `previous` lets endpoint health, ticket keys and (when new files
+  // fail to load) TLS contexts carry over a reload. Certificate, key and CA files are
+  // read here; each failure appends a line naming the listener or cluster, the file and
+  // the reason to `tls_errors`.
   static std::shared_ptr<ProxyState> build(std::shared_ptr<const config::Config> config,
-                                           const ProxyState* previous);
+                                           const ProxyState* previous,
+                                           std::vector<std::string>* tls_errors = nullptr);
 };
+
+// Reads every certificate, key and CA file the config names (switchyard --check),
+// returning one line per problem, as ProxyState::build reports them.
+std::vector<std::string> checkTlsFiles(const config::Config& config);
 
 }  // namespace switchyard::server

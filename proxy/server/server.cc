@@ -90,7 +90,7 @@ void Server::startAccepting(const std::shared_ptr<ListenerHandle>& h) {
 void Server::stopListener(ListenerHandle& l) {
   if (l.stopping.exchange(true, std::memory_order_acq_rel)) return;
   l.socket.interrupt();
-  l.accept_done.wait();
+  l.accept_done.wait();  // zero (returns at once) if accepting never started
   l.socket.close();
 }
 
@@ -128,7 +128,19 @@ std::error_code Server::start(std::string& error_text) {
     }
     started.push_back(std::move(h));
   }
-  publish(ProxyState::build(initial_, nullptr), started);
+  std::vector<std::string> tls_errors;
+  std::shared_ptr<ProxyState> state = ProxyState::build(initial_, nullptr, &tls_errors);
+  if (!tls_errors.empty()) {
+    // A certificate that does not load at start is fatal, as in nginx: better no
+    // process than one serving the wrong certificate or none.
+    for (auto& s : started) stopListener(*s);
+    error_text.clear();
+    for (const std::string& line : tls_errors) error_text += (error_text.empty() ? "" : "\n") + line;
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  // Accept only once a snapshot that knows these listeners is published: a client
+  // that connects the instant the port opens must find routes, not a null state.
+  publish(std::move(state), started);
   for (auto& h : started) startAccepting(h);
   return {};
 }
@@ -141,13 +153,12 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
     std::lock_guard<std::mutex> lock(state_mu_);
     current = listeners_;
   }
-  std::vector<std::shared_ptr<ListenerHandle>> kept, to_stop;
+  std::vector<std::shared_ptr<ListenerHandle>> kept, to_stop, opened;
   for (auto& l : current) {
     bool still = false;
     for (const auto& lc : next->listeners) still = still || listenerIdentity(lc) == l->identity;
     (still ? kept : to_stop).push_back(l);
   }
-  std::vector<std::shared_ptr<ListenerHandle>> opened;
   for (const auto& lc : next->listeners) {
     const std::string key = listenerIdentity(lc);
     bool have = false;
@@ -163,7 +174,12 @@ std::vector<std::string> Server::apply(std::shared_ptr<const config::Config> nex
     opened.push_back(h);
     kept.push_back(std::move(h));
   }
-  publish(ProxyState::build(std::move(next), previous.get()), kept);
+  std::vector<std::string> tls_errors;
+  std::shared_ptr<ProxyState> state = ProxyState::build(std::move(next), previous.get(), &tls_errors);
+  for (std::string& line : tls_errors) log.push_back("reload: " + std::move(line));
+  publish(std::move(state), kept);
+  // As at start: a new listener accepts once the snapshot that routes it is out
+  // (earlier, its first clients would be closed as "not in this snapshot").
   for (auto& h : opened) startAccepting(h);
   for (auto& l : to_stop) {
     stopListener(*l);

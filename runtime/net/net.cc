@@ -358,6 +358,80 @@ size_t TcpConn::read(void* buf, size_t n, std::error_code& ec) {
   }
 }
 
+size_t TcpConn::tryRead(void* buf, size_t n, std::error_code& ec) {
+  ec.clear();
+  if (fd_ < 0) {
+    ec = badFd();
+    return 0;
+  }
+  if (detail::interrupted(pd_)) {
+    ec = canceled();
+    return 0;
+  }
+  if (n == 0) return 0;
+  if (read_drained_) {
+    ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+    return 0;
+  }
+  for (;;) {
+    int inq = -1;
+    const ssize_t r = recvWithInq(fd_, buf, n, inq);
+    if (r > 0) {
+      read_drained_ = inq == 0;
+      return static_cast<size_t>(r);
+    }
+    if (r == 0) {
+      ec = make_error_code(errc::eof);
+      return 0;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      read_drained_ = true;
+      ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+      return 0;
+    }
+    ec = detail::errnoCode(e);
+    return 0;
+  }
+}
+
+size_t TcpConn::tryWrite(const void* buf, size_t n, std::error_code& ec) {
+  ec.clear();
+  if (fd_ < 0) {
+    ec = badFd();
+    return 0;
+  }
+  if (detail::interrupted(pd_)) {
+    ec = canceled();
+    return 0;
+  }
+  for (;;) {
+    const ssize_t r = sysSend(fd_, buf, n);
+    if (r >= 0) return static_cast<size_t>(r);
+    const int e = errno;
+    if (e == EINTR) continue;
+    ec = e == EAGAIN || e == EWOULDBLOCK
+             ? std::make_error_code(std::errc::resource_unavailable_try_again)
+             : detail::errnoCode(e);
+    return 0;
+  }
+}
+
+std::error_code TcpConn::waitReadable() {
+  if (fd_ < 0) return badFd();
+  if (detail::interrupted(pd_)) return canceled();
+  if (std::error_code ec = detail::waitFd(pd_, IoMode::kRead, read_deadline_)) return ec;
+  read_drained_ = false;  // an edge came: the next tryRead pays the syscall
+  return {};
+}
+
+std::error_code TcpConn::waitWritable() {
+  if (fd_ < 0) return badFd();
+  if (detail::interrupted(pd_)) return canceled();
+  return detail::waitFd(pd_, IoMode::kWrite, write_deadline_);
+}
+
 size_t TcpConn::write(const void* buf, size_t n, std::error_code& ec) {
   ec.clear();
   if (fd_ < 0) {

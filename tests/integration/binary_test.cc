@@ -17,6 +17,7 @@
 #include "tests/integration/http_wire.h"
 #include "tests/integration/process.h"
 #include "tests/integration/proxy_harness.h"
+#include "tests/tls/test_pki.h"
 
 namespace switchyard::itest {
 namespace {
@@ -269,6 +270,106 @@ TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
   EXPECT_EQ(
       metricValue(text, "switchyard_upstream_connections{cluster=\"origin\",state=\"active\"}"), 0)
       << text;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
+}
+
+}  // namespace
+}  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+constexpr std::string_view kTlsConfig = R"toml([admin]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[[listener]]
+name = "secure"
+address = "127.0.0.1:0"
+
+[listener.tls]
+certificates = [{ cert = "{CERT}", key = "{KEY}", server_names = ["a.test"] }]
+
+[[route]]
+name = "hello"
+direct_response = { status = 200, body = "over tls\n" }
+)toml";
+
+// Runs `openssl s_client` (Debian's openssl package) with `input` on stdin, bounded by
+// timeout(1); returns its stdout and stderr.
+std::string sClient(uint16_t port, const std::string& extra, const std::string& input) {
+  const std::string dir = tempPath("");
+  const std::string in = tempPath("s_client.in");
+  writeFile(in, input);
+  const std::string cmd = "timeout 10 openssl s_client -connect 127.0.0.1:" +
+                          std::to_string(port) + " " + extra + " -ign_eof < " + in + " 2>&1";
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
+// The real binary terminating TLS for `openssl s_client`, and counting handshakes
+// by result; --check reads the certificate files.
+TEST(BinaryTest, TerminatesTlsForOpensslSClientAndCountsHandshakes) {
+  if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl binary";
+  switchyard::testing::TestPki pki(tempPath("binary-pki"));
+  const auto cert = pki.issue("a", {"a.test"});
+  const std::string path = tempPath("tls.toml");
+  writeFile(path, fill(std::string(kTlsConfig), {{"CERT", cert.cert}, {"KEY", cert.key}}));
+
+  // --check loads the files: a key that does not exist is an error naming it.
+  const std::string broken = tempPath("tls-broken.toml");
+  writeFile(broken, fill(std::string(kTlsConfig), {{"CERT", cert.cert}, {"KEY", cert.key + ".gone"}}));
+  {
+    Process check({"--check", "-c", broken});
+    EXPECT_EQ(check.wait(patience(10s)), 1);
+    EXPECT_NE(check.err().find(cert.key + ".gone: No such file or directory"), std::string::npos)
+        << check.err();
+  }
+
+  Process p({"-c", path});
+  ASSERT_TRUE(p.started());
+  auto port_text = p.waitForErr(std::regex(R"(listener "secure" on 127\.0\.0\.1:(\d+))"),
+                                patience(10s));
+  ASSERT_TRUE(port_text) << p.err();
+  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
+  ASSERT_TRUE(admin_text) << p.err();
+  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+
+  const std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+  const std::string out = sClient(port, "-servername a.test -tls1_3 -verify_return_error -CAfile " +
+                                            pki.caCert() + " -alpn http/1.1",
+                                  request);
+  EXPECT_NE(out.find("Verification: OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("ALPN protocol: http/1.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("over tls"), std::string::npos) << out;
+  // TLS 1.1 is refused.
+  const std::string old = sClient(port, "-tls1_1 -cipher DEFAULT@SECLEVEL=0", request);
+  EXPECT_EQ(old.find("HTTP/1.1"), std::string::npos) << old;
+  // Plain HTTP on the TLS port: closed, counted as a failed handshake.
+  {
+    Client plain(port);
+    ASSERT_TRUE(plain.send(request));
+    std::string got;
+    EXPECT_TRUE(plain.waitClosed(patience(5s), &got));
+    EXPECT_EQ(got.find("HTTP/"), std::string::npos);
+  }
+  const std::string metrics = scrape(admin);
+  EXPECT_EQ(metricValue(metrics, "switchyard_tls_handshakes_total{listener=\"secure\",result=\"success\"}"), 1)
+      << metrics;
+  EXPECT_EQ(metricValue(metrics, "switchyard_tls_handshakes_total{listener=\"secure\",result=\"failure\"}"), 2)
+      << metrics;
+
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
 }

@@ -99,7 +99,7 @@ address = "0.0.0.0:443"
 tls = { certificates = [
   { cert = "a.pem", key = "a.key", server_names = ["A.Example", "*.a.example"] },
   { cert = "b.pem", key = "b.key" },
-] }
+], min_version = "1.3", ciphers = "ECDHE-RSA-AES128-GCM-SHA256", ciphersuites = "TLS_AES_128_GCM_SHA256", session_tickets = false, session_ticket_rotation = "2h", session_cache_size = 0, session_timeout = "10m", client_ca = "ca.pem", client_verify = "optional" }
 limits = { max_connections = 5, max_header_bytes = 2048, max_body_bytes = "1MB" }
 timeouts = { header_read = "1s", idle = "1m30s", request = "2m" }
 
@@ -128,6 +128,7 @@ balancer = "consistent_hash"
 hash_key = "header:X-User"
 timeouts = { connect = "100ms", response_header = "0s", idle = "5s" }
 pool = { max_idle_per_worker = 0 }
+tls = { ca = "up-ca.pem", verify = false, server_name = "API.internal", min_version = "1.3", cert = "c.pem", key = "c.key" }
 )";
   const LoadResult result = load(text);
   ASSERT_TRUE(result.ok()) << result.errorReport();
@@ -157,6 +158,15 @@ pool = { max_idle_per_worker = 0 }
   EXPECT_EQ(tls.tls->certificates[0].server_names,
             (std::vector<std::string>{"a.example", "*.a.example"}));
   EXPECT_TRUE(tls.tls->certificates[1].server_names.empty());
+  EXPECT_EQ(tls.tls->min_version, TlsVersion::kTls13);
+  EXPECT_EQ(tls.tls->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+  EXPECT_EQ(tls.tls->ciphersuites, "TLS_AES_128_GCM_SHA256");
+  EXPECT_FALSE(tls.tls->session_tickets);
+  EXPECT_EQ(tls.tls->session_ticket_rotation, std::chrono::hours{2});
+  EXPECT_EQ(tls.tls->session_cache_size, 0u);
+  EXPECT_EQ(tls.tls->session_timeout, std::chrono::minutes{10});
+  EXPECT_EQ(tls.tls->client_ca, "ca.pem");
+  EXPECT_EQ(tls.tls->client_verify, ClientVerify::kOptional);
   EXPECT_EQ(tls.limits.max_connections, 5u);
   EXPECT_EQ(tls.limits.max_header_bytes, 2048u);
   EXPECT_EQ(tls.limits.max_body_bytes, 1'000'000u);
@@ -199,6 +209,14 @@ pool = { max_idle_per_worker = 0 }
                                    {"2001:db8::1", 8080, HostKind::kIpv6},
                                    {"svc.internal", 81, HostKind::kName}}));
   EXPECT_EQ(second.balancer, BalancerKind::kConsistentHash);
+  EXPECT_FALSE(config.clusters[0].tls.has_value());
+  ASSERT_TRUE(second.tls.has_value());
+  EXPECT_EQ(second.tls->ca, "up-ca.pem");
+  EXPECT_FALSE(second.tls->verify);
+  EXPECT_EQ(second.tls->server_name, "api.internal");
+  EXPECT_EQ(second.tls->min_version, TlsVersion::kTls13);
+  EXPECT_EQ(second.tls->cert_path, "c.pem");
+  EXPECT_EQ(second.tls->key_path, "c.key");
   EXPECT_EQ(second.hash_key.source, HashKey::Source::kHeader);
   EXPECT_EQ(second.hash_key.header, "X-User");
   EXPECT_EQ(second.timeouts.connect, milliseconds{100});
@@ -464,6 +482,31 @@ TEST(LoaderInvalid, ListenerSection) {
                     "certificates = [{ cert = \"a\", key = \"b\", server_names = [\"a.*\"] }]\n"),
        5, 58, "listener[0].tls.certificates[0].server_names[0]",
        R"(expected a host name such as "api.example.com" or "*.example.com", got "a.*" ('*' is allowed only as the whole first label, as in "*.example.com"))"},
+      {"tls 1.0 is not offered",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nmin_version = \"1.0\"\n"),
+       6, 15, "listener[0].tls.min_version",
+       R"(expected "1.2" or "1.3", got "1.0" (did you mean "1.2"?))"},
+      {"cipher list OpenSSL rejects",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nciphers = \"NOT-A-CIPHER\"\n"),
+       6, 11, "listener[0].tls.ciphers",
+       R"(OpenSSL accepts no cipher from this list: "NOT-A-CIPHER")"},
+      {"tls 1.3 suite OpenSSL rejects",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nciphersuites = \"TLS_NOPE\"\n"),
+       6, 16, "listener[0].tls.ciphersuites",
+       R"(OpenSSL accepts none of these TLS 1.3 ciphersuites: "TLS_NOPE")"},
+      {"client_verify without client_ca",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nclient_verify = \"optional\"\n"),
+       6, 17, "listener[0].tls.client_verify",
+       "client_verify needs client_ca (the CAs to verify against)"},
+      {"ticket rotation too fast",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nsession_ticket_rotation = \"1s\"\n"),
+       6, 27, "listener[0].tls.session_ticket_rotation",
+       R"(expected a duration in 1m..168h, got "1s")"},
       {"server name claimed twice",
        withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\ncertificates = [\n"
                     "  { cert = \"a\", key = \"a\", server_names = [\"x.example\"] },\n"
@@ -588,6 +631,20 @@ TEST(LoaderInvalid, ClusterSection) {
        "cluster[0].pool.max_idle_per_worker", "expected an integer in 0..65536, got -1"},
       {"pool not a table", cluster("endpoints = [\"a:1\"]\npool = 8"), 4, 8, "cluster[0].pool",
        "expected a table ([cluster.pool]), got integer 8"},
+      {"cluster tls not a table", cluster("endpoints = [\"a:1\"]\ntls = \"on\""), 4, 7,
+       "cluster[0].tls", R"(expected a table ([cluster.tls]), got string "on")"},
+      {"upstream tls misspelt key", cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nverfy = false"), 5, 1,
+       "cluster[0].tls.verfy", R"(unknown key "verfy" in [cluster.tls] (did you mean "verify"?))"},
+      {"upstream tls wildcard server name",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nserver_name = \"*.example.com\""), 5, 15,
+       "cluster[0].tls.server_name",
+       R"(expected a host name such as "api.example.com", got "*.example.com")"},
+      {"upstream tls cert without key",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\ncert = \"c.pem\""), 5, 8,
+       "cluster[0].tls.cert", "cert needs key (the client certificate's private key)"},
+      {"upstream tls version 1.1",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nmin_version = \"1.1\""), 5, 15,
+       "cluster[0].tls.min_version", R"(expected "1.2" or "1.3", got "1.1" (did you mean "1.2"?))"},
       {"duplicate cluster name",
        cluster("endpoints = [\"a:1\"]\n[[cluster]]\nname = \"c\"\nendpoints = [\"b:1\"]"), 5, 8,
        "cluster[1].name", R"(cluster name "c" is already used by cluster[0] (line 2))"},
@@ -736,7 +793,9 @@ TEST(LoaderFile, DeployExampleUsesEveryKey) {
       "request", "[[route]]", "listener", "host", "path_prefix", "path_exact", "cluster",
       "direct_response", "status", "body", "[[cluster]]", "endpoints", "balancer", "hash_key",
       "[cluster.timeouts]", "connect", "response_header", "[cluster.pool]",
-      "max_idle_per_worker"};
+      "max_idle_per_worker", "min_version", "ciphers", "ciphersuites", "session_tickets",
+      "session_ticket_rotation", "session_cache_size", "session_timeout", "client_ca",
+      "client_verify", "[cluster.tls]", "ca", "verify", "server_name"};
   for (const std::string& key : keys) {
     // At the start of a line (a key or table header) or inside an inline table.
     const bool as_line = text.find("\n" + key + " ") != std::string::npos ||
