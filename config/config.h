@@ -80,6 +80,13 @@ struct AdminConfig {
   HostPort address{"127.0.0.1", 9901, HostKind::kIpv4};
 };
 
+// [process]: the process's lifecycle.
+struct ProcessConfig {
+  // SIGTERM/SIGINT: how long in-flight requests may run after accepting stops; then
+  // the process exits anyway. Zero closes every connection at once.
+  std::chrono::nanoseconds drain_timeout = std::chrono::seconds{30};
+};
+
 enum class AccessLogTarget { kStdout, kStderr, kFile, kOff };
 enum class AccessLogFormat { kJson, kCombined };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
@@ -246,6 +253,7 @@ struct Config {
 
   RuntimeConfig runtime;
   AdminConfig admin;
+  ProcessConfig process;
   LogConfig log;
   std::vector<ListenerConfig> listeners;  // at least one
   std::vector<RouteConfig> routes;

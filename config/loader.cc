@@ -447,12 +447,13 @@ class TableReader {
 
 // ---- Keys and enumerations: the public contract, documented in docs/CONFIG.md. --------
 
-constexpr std::array<std::string_view, 6> kRootKeys = {"runtime", "admin", "log",
+constexpr std::array<std::string_view, 7> kRootKeys = {"runtime",  "admin", "process", "log",
                                                        "listener", "route", "cluster"};
 constexpr std::array<std::string_view, 8> kRuntimeKeys = {
     "workers",        "cpu_affinity", "affinity_mode", "poller_handoff_interval",
     "netpoll_batch",  "stack_size",   "schedtrace",    "scheddetail"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"address"};
+constexpr std::array<std::string_view, 1> kProcessKeys = {"drain_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"access", "access_format", "level"};
 constexpr std::array<std::string_view, 5> kListenerKeys = {"name", "address", "tls", "limits",
                                                            "timeouts"};
@@ -531,6 +532,8 @@ constexpr DurationRange kHandoffIntervalRange{std::chrono::microseconds{50}, std
 constexpr DurationRange kSchedtraceRange{std::chrono::milliseconds{1}, std::nullopt, true};
 constexpr DurationRange kPositiveTimeout{std::chrono::milliseconds{1}, std::nullopt, false};
 constexpr DurationRange kOptionalTimeout{std::chrono::milliseconds{1}, std::nullopt, true};
+// Past an hour, a drain is an outage; Kubernetes' grace period rarely exceeds minutes.
+constexpr DurationRange kDrainTimeoutRange{std::chrono::milliseconds{1}, std::chrono::hours{1}, true};
 constexpr int64_t kMaxConnectionsLimit = 1 << 20;
 constexpr uint64_t kMinHeaderBytes = 1 * kKiB;
 constexpr uint64_t kMaxHeaderBytes = 1 * kMiB;
@@ -567,6 +570,12 @@ class ConfigBuilder {
     }
     if (const toml::table* admin = reader.table("admin", "[admin]")) {
       readAdmin(*admin, config.admin);
+    }
+    if (const toml::table* process = reader.table("process", "[process]")) {
+      TableReader process_reader(diagnostics_, *process, "process", "in [process]", kProcessKeys);
+      if (auto drain = process_reader.duration("drain_timeout", kDrainTimeoutRange)) {
+        config.process.drain_timeout = *drain;
+      }
     }
     if (const toml::table* log = reader.table("log", "[log]")) readLog(*log, config.log);
     forEachTableOf(reader, "listener", [&](const toml::table& table, const std::string& path) {

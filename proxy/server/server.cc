@@ -64,7 +64,9 @@ std::error_code Server::startListener(const config::ListenerConfig& lc,
   h->identity = listenerIdentity(lc);
   std::error_code ec;
   rt::net::ListenOptions opts;
-  h->socket = rt::net::TcpListener::bind(h->address_key, opts, ec);
+  const int inherited = socket_source_ ? socket_source_(lc.name, h->address_key) : -1;
+  h->socket = inherited >= 0 ? rt::net::TcpListener::adopt(inherited, ec)
+                             : rt::net::TcpListener::bind(h->address_key, opts, ec);
   if (ec) {
     error_text = "listener \"" + lc.name + "\" on " + h->address_key + ": " + ec.message();
     return ec;
@@ -75,6 +77,8 @@ std::error_code Server::startListener(const config::ListenerConfig& lc,
   return {};
 }
 
+// Only once the listener is in a published snapshot: an adopted socket may
+// already hold connections, and each needs the state to start.
 void Server::startAccepting(const std::shared_ptr<ListenerHandle>& h) {
   h->accept_done.add(1);
   rt::go([this, h] {
@@ -218,6 +222,17 @@ std::vector<std::pair<std::string, rt::net::Address>> Server::boundListeners() c
     size_t slot = state_->listenerSlot(l.get());
     if (slot != SIZE_MAX) name = state_->config->listeners[slot].name;
     out.emplace_back(name, l->bound);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, int>> Server::listenerFds() const {
+  std::vector<std::pair<std::string, int>> out;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  for (const auto& l : listeners_) {
+    const size_t slot = state_->listenerSlot(l.get());
+    if (slot == SIZE_MAX || l->stopping.load(std::memory_order_acquire)) continue;
+    out.emplace_back(state_->config->listeners[slot].name, l->socket.fd());
   }
   return out;
 }

@@ -60,6 +60,13 @@ class Server {
   }
   log::AccessLog* accessLog() const { return access_log_; }
 
+  // Where a listener's socket comes from before bind() is tried: an
+  // inherited socket (systemd socket activation, a binary upgrade) for the
+  // listener's name and configured address, as an fd that becomes ours, or
+  // -1 to bind. Set before start(); also consulted by reloads.
+  using SocketSource = std::function<int(const std::string& name, const std::string& address)>;
+  void setSocketSource(SocketSource source) { socket_source_ = std::move(source); }
+
   // Binds every listener and starts accepting. On error, nothing is left
   // bound and the error names the listener.
   std::error_code start(std::string& error_text);
@@ -82,6 +89,9 @@ class Server {
   BufferPool& buffers() { return buffers_; }
 
   std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
+  // (listener name, listening fd) of every open listener, for a binary
+  // upgrade to pass on. The fds stay owned by the server.
+  std::vector<std::pair<std::string, int>> listenerFds() const;
   // /readyz: listeners bound, not draining, and every cluster has at least
   // one endpoint its balancer considers healthy. Returns why not in `why`.
   bool ready(std::string& why) const;
@@ -102,6 +112,7 @@ class Server {
 
   BufferPool buffers_;
   StatsPublisher publish_stats_;
+  SocketSource socket_source_;
   log::AccessLog* access_log_ = nullptr;
   std::shared_ptr<const config::Config> initial_;
   mutable std::mutex state_mu_;

@@ -4,160 +4,23 @@
 // its log line), reloaded by SIGHUP (a valid file changes the answer, an
 // invalid one keeps the running config) and stopped by SIGTERM (exit 0
 // within a few seconds). Only processes started here are signalled, by pid.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/integration/origin.h"
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdlib>
-#include <fstream>
-#include <mutex>
 #include <regex>
 #include <thread>
 
 #include "tests/integration/http_wire.h"
+#include "tests/integration/process.h"
 #include "tests/integration/proxy_harness.h"
 #include "tests/tls/test_pki.h"
 
-extern char** environ;
-
 namespace switchyard::itest {
 namespace {
-
-// The binary, through the runfiles tree (the test's working directory).
-constexpr const char* kBinary = "proxy/switchyard";
-
-std::string tempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
-
-void writeFile(const std::string& path, const std::string& text) {
-  // Write then rename, as an operator's editor or config management would:
-  // a SIGHUP never sees half a file.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
-}
-
-// A child process with its stdout and stderr captured by reader threads.
-class Process {
- public:
-  explicit Process(std::vector<std::string> args) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    std::vector<char*> argv;
-    args.insert(args.begin(), kBinary);
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, kBinary, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_reader_ = std::thread([this, fd = out[0]] { drain(fd, out_); });
-    err_reader_ = std::thread([this, fd = err[0]] { drain(fd, err_); });
-  }
-
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);  // only the child this object started
-      wait(patience(5s));
-    }
-    if (out_reader_.joinable()) out_reader_.join();
-    if (err_reader_.joinable()) err_reader_.join();
-  }
-
-  bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-  void signal(int sig) {
-    if (pid_ > 0 && !exited_) ::kill(pid_, sig);
-  }
-
-  // Waits for the exit; returns the exit status, or -1 on timeout or when
-  // killed by a signal.
-  int wait(Ms timeout) {
-    if (exited_) return status_;
-    const auto end = Clock::now() + timeout;
-    for (;;) {
-      int raw = 0;
-      pid_t r = ::waitpid(pid_, &raw, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-        // Everything it wrote is in the pipes: read it all before anyone
-        // looks at out() or err().
-        if (out_reader_.joinable()) out_reader_.join();
-        if (err_reader_.joinable()) err_reader_.join();
-        return status_;
-      }
-      if (Clock::now() >= end) return -1;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  std::string out() {
-    std::lock_guard<std::mutex> l(mu_);
-    return out_;
-  }
-  std::string err() {
-    std::lock_guard<std::mutex> l(mu_);
-    return err_;
-  }
-
-  // Waits until stderr matches `re`; returns the match's first group.
-  std::optional<std::string> waitForErr(const std::regex& re, Ms timeout) {
-    std::unique_lock<std::mutex> l(mu_);
-    std::smatch m;
-    if (cv_.wait_for(l, timeout, [&] { return std::regex_search(err_, m, re); })) {
-      return m.size() > 1 ? m[1].str() : m[0].str();
-    }
-    return std::nullopt;
-  }
-  // Number of times `needle` occurs in stderr so far.
-  size_t errCount(const std::string& needle) {
-    std::lock_guard<std::mutex> l(mu_);
-    size_t n = 0;
-    for (size_t at = err_.find(needle); at != std::string::npos; at = err_.find(needle, at + 1)) n++;
-    return n;
-  }
-
- private:
-  void drain(int fd, std::string& into) {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      std::lock_guard<std::mutex> l(mu_);
-      into.append(buf, static_cast<size_t>(n));
-      cv_.notify_all();
-    }
-    ::close(fd);
-  }
-
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = -1;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string out_;  // guarded by mu_
-  std::string err_;  // guarded by mu_
-  std::thread out_reader_;
-  std::thread err_reader_;
-};
 
 constexpr std::string_view kServeConfig = R"toml([admin]
 address = "127.0.0.1:0"

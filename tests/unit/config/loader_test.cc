@@ -56,6 +56,7 @@ TEST(LoaderValid, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(config.log.access_target, AccessLogTarget::kStdout);
   EXPECT_EQ(config.log.access_format, AccessLogFormat::kJson);
   EXPECT_EQ(config.log.level, LogLevel::kInfo);
+  EXPECT_EQ(config.process.drain_timeout, seconds{30});
 
   ASSERT_EQ(config.listeners.size(), 1u);
   const ListenerConfig& listener = config.listeners[0];
@@ -288,6 +289,18 @@ void expectSingleError(const InvalidCase& c) {
   EXPECT_EQ(error.message, c.message);
 }
 
+TEST(LoaderValid, ProcessDrainTimeout) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::chrono::nanoseconds>>{
+           {"[process]\ndrain_timeout = \"0s\"\n", seconds{0}},
+           {"[process]\ndrain_timeout = \"1500ms\"\n", milliseconds{1500}},
+           {"[process]\ndrain_timeout = \"1h\"\n", std::chrono::hours{1}},
+       }) {
+    const LoadResult result = load(withListener(text));
+    ASSERT_TRUE(result.ok()) << text << result.errorReport();
+    EXPECT_EQ(result.config()->process.drain_timeout, want) << text;
+  }
+}
+
 TEST(LoaderInvalid, RuntimeSection) {
   const std::vector<InvalidCase> cases = {
       {"misspelt key", withListener("[runtime]\nwokers = 4\n"), 2, 1, "runtime.wokers",
@@ -395,6 +408,10 @@ TEST(LoaderInvalid, TopLevelAdminAndLog) {
        R"(expected "trace", "debug", "info", "warn" or "error", got "warning")"},
       {"log level typo", withListener("[log]\nlevel = \"inf\"\n"), 2, 9, "log.level",
        R"(expected "trace", "debug", "info", "warn" or "error", got "inf" (did you mean "info"?))"},
+      {"drain_timeout above an hour", withListener("[process]\ndrain_timeout = \"2h\"\n"), 2, 17,
+       "process.drain_timeout", R"(expected "0s" (off) or a duration in 1ms..1h, got "2h")"},
+      {"process unknown key", withListener("[process]\ndrain = \"1s\"\n"), 2, 1,
+       "process.drain", R"(unknown key "drain" in [process] (expected one of: drain_timeout))"},
       {"no listener at all", "[admin]\naddress = \"127.0.0.1:1\"\n", 0, 0, "listener",
        "at least one [[listener]] is required"},
       {"empty listener array", "listener = []\n", 1, 12, "listener",
@@ -769,7 +786,8 @@ TEST(LoaderFile, DeployExampleUsesEveryKey) {
   const std::vector<std::string> keys = {
       "workers", "cpu_affinity", "affinity_mode", "poller_handoff_interval", "netpoll_batch",
       "stack_size", "schedtrace", "scheddetail", "[admin]", "address", "[log]", "access",
-      "access_format", "level", "[[listener]]", "name", "[listener.tls]", "certificates",
+      "access_format", "level", "[process]", "drain_timeout", "[[listener]]", "name",
+      "[listener.tls]", "certificates",
       "cert", "key", "server_names", "[listener.limits]", "max_connections",
       "max_header_bytes", "max_body_bytes", "[listener.timeouts]", "header_read", "idle",
       "request", "[[route]]", "listener", "host", "path_prefix", "path_exact", "cluster",
