@@ -29,6 +29,7 @@ class TlsClient {
   TlsClient& operator=(const TlsClient&) = delete;
 
   bool handshakeOk() const { return handshake_ok_; }
+  int fd() const { return fd_; }  // the raw socket, for tests that forge bytes
   const std::string& error() const { return error_; }
   bool resumed() const;
   int version() const;            // TLS1_2_VERSION, TLS1_3_VERSION

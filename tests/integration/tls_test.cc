@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -396,6 +397,29 @@ TEST(TlsTest, PlainHttpOnTheTlsPortIsClosedWithoutAnAnswer) {
   ASSERT_TRUE(c.waitClosed(patience(5s), &received));
   // Whatever came back (a TLS alert at most) is not HTTP.
   EXPECT_EQ(received.find("HTTP/"), std::string::npos);
+  EXPECT_EQ(origin.requests(), 0);
+}
+
+// A record cut short (its header promises 64 bytes, 10 come, then EOF) ends the
+// connection without an HTTP answer, and nothing reaches the origin.
+TEST(TlsTest, ATruncatedRecordClosesTheConnection) {
+  Pki pki("truncated");
+  Origin origin(echoHandler());
+  ProxyHarness proxy(configFor(pki, origin));
+  ASSERT_TRUE(proxy.ok());
+  // The client's own close_notify at the end would meet a closed socket.
+  ::signal(SIGPIPE, SIG_IGN);
+  TlsClient c(proxy.port(), verifying(pki, "a.test"));
+  ASSERT_TRUE(c.handshakeOk()) << c.error();
+  const std::string forged = std::string("\x17\x03\x03\x00\x40", 5) + std::string(10, 'x');
+  ASSERT_EQ(::send(c.fd(), forged.data(), forged.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(forged.size()));
+  ::shutdown(c.fd(), SHUT_WR);
+  Stream raw(c.fd());
+  raw.setTimeout(patience(5s));
+  std::string rest;
+  EXPECT_TRUE(raw.readToEof(rest) || raw.eof()) << "the proxy closed the connection";
+  EXPECT_EQ(rest.find("HTTP/"), std::string::npos);
   EXPECT_EQ(origin.requests(), 0);
 }
 
