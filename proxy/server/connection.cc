@@ -59,23 +59,24 @@ bool idempotent(Method m) {
 // larger ones close it instead.
 constexpr uint64_t kMaxDiscardBytes = 1 << 20;
 
-// The buffers one activation borrows from the worker's pool and returns
+// The buffers one activation borrows from the worker's pools and returns
 // when it ends (an idle connection holds none).
 struct Buffers {
   BufferPool& pool;
+  BufferPool& upstream_pool;
   char* in = nullptr;   // client bytes (heads and bodies)
-  char* up = nullptr;   // upstream bytes
+  char* up = nullptr;   // upstream bytes (upstream_pool's larger size)
   char* out = nullptr;  // heads we write
-  explicit Buffers(BufferPool& p) : pool(p) {
+  Buffers(BufferPool& p, BufferPool& u) : pool(p), upstream_pool(u) {
     const int w = rt::current_worker();
     in = pool.get(w);
-    up = pool.get(w);
+    up = upstream_pool.get(w);
     out = pool.get(w);
   }
   ~Buffers() {
     const int w = rt::current_worker();
     pool.put(w, in);
-    pool.put(w, up);
+    upstream_pool.put(w, up);
     pool.put(w, out);
   }
   Buffers(const Buffers&) = delete;
@@ -170,6 +171,7 @@ class Exchange {
         client_ip_(client_ip),
         bufs_(bufs),
         cap_(server.buffers().bufferSize()),
+        up_cap_(server.upstreamBuffers().bufferSize()),
         in_{bufs.in, cap_, pending_begin, pending_begin, pending_end} {}
 
   enum class Next {
@@ -260,7 +262,8 @@ class Exchange {
   Stream& client_;
   std::string_view client_ip_;
   Buffers& bufs_;
-  size_t cap_;
+  size_t cap_;     // bufs_.in and bufs_.out
+  size_t up_cap_;  // bufs_.up
   Window in_;
   Record rec_;
   size_t held_head_ = 0;  // bytes of bufs_.out not written yet (see holdHead)
@@ -714,7 +717,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     ulimits.max_head_bytes = static_cast<uint32_t>(cap_);
     ResponseParser rsp(ulimits);
     rsp.expectResponseTo(req.method, req.upgrade);
-    Window uw{bufs_.up, cap_};
+    Window uw{bufs_.up, up_cap_};
     bool head_sent = false;
     bool got_bytes = false;
     bool client_keep = false;
@@ -807,7 +810,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
                                    : header_deadline);
-      size_t n = up.read(uw.buf + uw.end, cap_ - uw.end, ec);
+      size_t n = up.read(uw.buf + uw.end, up_cap_ - uw.end, ec);
       if (!ec) {
         uw.end += n;
         got_bytes = true;
@@ -876,7 +879,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       done.add(1);
       const Ns idle = listener_.timeouts.idle;
       rt::go([&] {
-        pump(up, client_, bufs_.up, cap_, idle);
+        pump(up, client_, bufs_.up, up_cap_, idle);
         done.done();
       });
       pump(client_, up, bufs_.in, cap_, idle);
@@ -1070,7 +1073,7 @@ void ClientConnection::serve() {
   bool may_idle = false;
   Ns idle{0};
   {
-    Buffers bufs(server_->buffers());
+    Buffers bufs(server_->buffers(), server_->upstreamBuffers());
     size_t pending_begin = 0, pending_end = 0;
     for (bool continuing = false;; continuing = true) {
       // The generation first: a reload in between costs one more round.

@@ -86,7 +86,8 @@ class Server {
   // Bumped by every publish: a connection compares it between requests to
   // pick up a reload without taking the lock each time.
   uint64_t stateGeneration() const { return generation_.load(std::memory_order_acquire); }
-  BufferPool& buffers() { return buffers_; }
+  BufferPool& buffers() { return buffers_; }                    // client bytes, heads
+  BufferPool& upstreamBuffers() { return upstream_buffers_; }  // upstream responses
 
   std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
   // (listener name, listening fd) of every open listener, for a binary
@@ -111,6 +112,7 @@ class Server {
                std::vector<std::shared_ptr<ListenerHandle>> listeners);
 
   BufferPool buffers_;
+  BufferPool upstream_buffers_;
   StatsPublisher publish_stats_;
   SocketSource socket_source_;
   log::AccessLog* access_log_ = nullptr;
