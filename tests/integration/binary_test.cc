@@ -90,10 +90,8 @@ TEST(BinaryTest, ServesReloadsOnSighupAndDrainsOnSigterm) {
   writeFile(path, fill(std::string(kServeConfig), {{"BODY", "first"}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  std::optional<std::string> port_text =
-      p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
 
   Client kept(port);  // a keep-alive connection across every step below
   EXPECT_EQ(kept.get("/").body, "first");
@@ -178,13 +176,10 @@ TEST(BinaryTest, MetricsCountRequestsAndFollowReloads) {
   writeFile(path, fill(std::string(kMetricsConfig), {{"WORKERS", "1"}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"),
-                                patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(admin_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
-  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
 
   const std::string ok_series =
       "switchyard_http_requests_total{listener=\"main\",route=\"hello\",cluster=\"\",code=\"2xx\"}";
@@ -253,13 +248,10 @@ TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
   writeFile(path, fill(std::string(kPoolConfig), {{"ORIGIN", origin.address()}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"),
-                                patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(admin_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
-  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
 
   Client c(port);
   for (int i = 0; i < 5; i++) EXPECT_EQ(c.get("/x").status, 200);
@@ -337,13 +329,10 @@ TEST(BinaryTest, TerminatesTlsForOpensslSClientAndCountsHandshakes) {
 
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  auto port_text = p.waitForErr(std::regex(R"(listener "secure" on 127\.0\.0\.1:(\d+))"),
-                                patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(admin_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
-  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+  const uint16_t port = p.waitForPort("secure", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
 
   const std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
   const std::string out = sClient(port, "-servername a.test -tls1_3 -verify_return_error -CAfile " +

@@ -120,6 +120,13 @@ std::string Process::err() {
   return err_;
 }
 
+uint16_t Process::waitForPort(const std::string& name, Ms timeout) {
+  const std::regex re(name == "admin" ? R"(admin on 127\.0\.0\.1:(\d+))"
+                                      : "listener \"" + name + R"(" on 127\.0\.0\.1:(\d+))");
+  std::optional<std::string> port = waitForErr(re, timeout);
+  return port ? static_cast<uint16_t>(std::stoi(*port)) : 0;
+}
+
 std::optional<std::string> Process::waitForErr(const std::regex& re, Ms timeout) {
   std::unique_lock<std::mutex> l(mu_);
   std::smatch m;

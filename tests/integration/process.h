@@ -62,6 +62,9 @@ class Process {
 
   // Waits until stderr matches `re`; returns the match's first group.
   std::optional<std::string> waitForErr(const std::regex& re, Ms timeout);
+  // The port of listener `name` (or of the admin server for "admin") from its
+  // start-up log line; 0 if the line does not come within `timeout`.
+  uint16_t waitForPort(const std::string& name, Ms timeout);
   // Number of times `needle` occurs in stderr so far.
   size_t errCount(const std::string& needle);
 

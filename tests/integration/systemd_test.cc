@@ -104,9 +104,8 @@ TEST(Systemd, NotifiesReadyReloadingAndStopping) {
   EXPECT_EQ(ready.rfind("READY=1\nSTATUS=serving 1 listeners with 1 workers, config hash ", 0), 0u)
       << ready;
   // READY comes after the listener is bound: it answers right away.
-  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"), 1s);
-  ASSERT_TRUE(port_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+  const uint16_t port = p.waitForPort("main", 1s);
+  ASSERT_NE(port, 0) << p.err();
   EXPECT_EQ(Client(port).get("/").body, "one");
 
   writeFile(path, fill(std::string(kConfig), {{"ADMIN", "0"}, {"PORT", "0"}, {"BODY", "two"}}));

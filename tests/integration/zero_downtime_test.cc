@@ -30,13 +30,6 @@
 namespace switchyard::itest {
 namespace {
 
-uint16_t waitForPort(Process& p, const std::string& what) {
-  const std::regex re(what == "admin" ? R"(admin on 127\.0\.0\.1:(\d+))"
-                                      : "listener \"" + what + R"(" on 127\.0\.0\.1:(\d+))");
-  std::optional<std::string> port = p.waitForErr(re, patience(10s));
-  return port ? static_cast<uint16_t>(std::stoi(*port)) : 0;
-}
-
 // Waits until `needle` occurs `count` times in the process's stderr.
 bool waitForCount(Process& p, const std::string& needle, size_t count, Ms timeout) {
   const auto end = Clock::now() + timeout;
@@ -115,7 +108,7 @@ TEST(ZeroDowntime, TwentyReloadsUnderLoadDropNothing) {
   writeFile(path, reloadConfig(0, origin.address()));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  const uint16_t port = waitForPort(p, "main");
+  const uint16_t port = p.waitForPort("main", patience(10s));
   ASSERT_NE(port, 0) << p.err();
   ASSERT_TRUE(p.waitForErr(std::regex("\nswitchyard: ready\n"), patience(10s))) << p.err();
 
@@ -206,8 +199,8 @@ TEST(ZeroDowntime, SigtermFinishesInFlightAndClosesIdle) {
   writeFile(path, fill(std::string(kDrainConfig), {{"DRAIN", "10s"}, {"ORIGIN", origin.address()}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  const uint16_t port = waitForPort(p, "main");
-  const uint16_t admin = waitForPort(p, "admin");
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
   ASSERT_NE(port, 0) << p.err();
 
   Client idle(port);
@@ -248,7 +241,7 @@ TEST(ZeroDowntime, DrainTimeoutBoundsTheDrain) {
   options.extra_env = {"ASAN_OPTIONS=detect_leaks=0"};
   Process p({"-c", path}, options);
   ASSERT_TRUE(p.started());
-  const uint16_t port = waitForPort(p, "main");
+  const uint16_t port = p.waitForPort("main", patience(10s));
   ASSERT_NE(port, 0) << p.err();
   Client busy(port);
   ASSERT_TRUE(busy.send(makeGet("/slow/8000")));
@@ -274,8 +267,8 @@ TEST(ZeroDowntime, BinaryUpgradeUnderLoadDropsNothing) {
   writeFile(path, fill(std::string(kDrainConfig), {{"DRAIN", "5s"}, {"ORIGIN", origin.address()}}));
   Process old_process({"-c", path});
   ASSERT_TRUE(old_process.started());
-  const uint16_t port = waitForPort(old_process, "main");
-  const uint16_t admin = waitForPort(old_process, "admin");
+  const uint16_t port = old_process.waitForPort("main", patience(10s));
+  const uint16_t admin = old_process.waitForPort("admin", patience(10s));
   ASSERT_NE(port, 0) << old_process.err();
   ASSERT_TRUE(waitForCount(old_process, "switchyard: ready\n", 1, patience(10s)));
 
@@ -343,7 +336,7 @@ TEST(ZeroDowntime, FailedUpgradeKeepsTheOldProcessServing) {
   writeFile(path, fill(std::string(kDrainConfig), {{"DRAIN", "1s"}, {"ORIGIN", origin.address()}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  const uint16_t port = waitForPort(p, "main");
+  const uint16_t port = p.waitForPort("main", patience(10s));
   ASSERT_NE(port, 0) << p.err();
   Client kept(port);
   EXPECT_EQ(kept.get("/before").status, 200);
