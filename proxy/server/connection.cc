@@ -54,6 +54,10 @@ bool idempotent(Method m) {
   }
 }
 
+// How often the response reader looks whether a concurrently streamed request
+// body has finished (only while one is streaming and no response head came yet).
+constexpr Ns kBodyPollInterval = std::chrono::milliseconds(50);
+
 // A request body this size or smaller is read and dropped when the proxy
 // answers by itself (404, direct responses) so the connection stays usable;
 // larger ones close it instead.
@@ -724,8 +728,20 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     bool upstream_reusable = false;
     bool tunnel = false;
     bool retry = false;
-    const Deadline header_deadline =
-        earlier(after(cc.timeouts.response_header), request_deadline);
+    // response_header counts from the end of the request: while a body Task still
+    // streams the body it has not started (a long upload is not a slow upstream),
+    // so the read below polls until the body is done and then starts it.
+    Deadline header_deadline =
+        body.running ? kNoDeadline : earlier(after(cc.timeouts.response_header), request_deadline);
+    bool header_clock_started = !body.running;
+    auto nextHeaderDeadline = [&]() -> Deadline {
+      if (!header_clock_started && body.finished.load(std::memory_order_acquire)) {
+        header_clock_started = true;
+        header_deadline = earlier(after(cc.timeouts.response_header), request_deadline);
+      }
+      if (header_clock_started) return header_deadline;
+      return earlier(Clock::now() + kBodyPollInterval, request_deadline);
+    };
     auto closeUp = [&] {
       stopBody();
       up.close();
@@ -809,7 +825,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         return Outcome::kClose;
       }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
-                                   : header_deadline);
+                                   : nextHeaderDeadline());
       size_t n = up.read(uw.buf + uw.end, up_cap_ - uw.end, ec);
       if (!ec) {
         uw.end += n;
@@ -827,6 +843,14 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         up.close();  // a retried request has no body: no body Task
         retry = true;  // the pooled connection was dead: once more, fresh
         break;
+      }
+      if (isTimeout(ec) && !head_sent && !header_clock_started) {
+        // The body is still arriving: a poll ran out, or the request deadline did
+        // (then the client stalled the body, which is a 408, not the upstream's 504).
+        if (Clock::now() < request_deadline) continue;
+        respondError(408, "request body timed out\n", false);
+        closeUp();
+        return Outcome::kClose;
       }
       if (ec == std::errc::operation_canceled && body.finished.load(std::memory_order_acquire)) {
         // The body Task failed and woke us: answer for the client's fault.

@@ -216,5 +216,38 @@ TEST(BodyTest, AnEarlyResponseArrivesWhileTheBodyIsStillBeingSent) {
   EXPECT_LT(sent.load(), total) << "the answer came before the body was sent";
 }
 
+// response_header counts from the end of the request: an upload that takes longer
+// than it (here 1 s of body against 300 ms) is not a slow upstream, even though the
+// response reader is already waiting while the body streams.
+TEST(BodyTest, ASlowUploadIsNotCutByTheResponseHeaderTimeout) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(fill(R"toml(
+[log]
+access = "off"
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+[[route]]
+cluster = "origin"
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+timeouts = { response_header = "300ms" }
+)toml",
+                          {{"ORIGIN", origin.address()}}));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  const std::string body = patternBytes(10 * 1000, 5);
+  ASSERT_TRUE(c.send("POST /slow-upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  for (size_t at = 0; at < body.size(); at += 1000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(c.send(std::string_view(body).substr(at, 1000)));
+  }
+  Message m = c.response();
+  EXPECT_EQ(m.status, 200) << m.raw_head;
+  EXPECT_EQ(m.header("X-Request-Body-Hash"), hex(fnv1a(body)));
+}
+
 }  // namespace
 }  // namespace switchyard::itest
