@@ -24,6 +24,8 @@ packages=(
 if [[ "${1:-}" == --tests ]]; then
   packages+=(
     prometheus           # promtool: tests/unit/proxy/metrics:promtool_test validates /metrics
+    systemd              # systemd-analyze: tests/deploy:deploy_test verifies the units
+    python3-yaml         # tests/deploy:deploy_test reads the Kubernetes manifests
   )
 fi
 

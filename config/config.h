@@ -80,6 +80,13 @@ struct AdminConfig {
   HostPort address{"127.0.0.1", 9901, HostKind::kIpv4};
 };
 
+// [process]: the process's lifecycle.
+struct ProcessConfig {
+  // SIGTERM/SIGINT: how long in-flight requests may run after accepting stops; then
+  // the process exits anyway. Zero closes every connection at once.
+  std::chrono::nanoseconds drain_timeout = std::chrono::seconds{30};
+};
+
 enum class AccessLogTarget { kStdout, kStderr, kFile, kOff };
 enum class AccessLogFormat { kJson, kCombined };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
@@ -102,8 +109,51 @@ struct TlsCertificate {
   std::vector<std::string> server_names;
 };
 
+enum class TlsVersion { kTls12, kTls13 };
+// With [listener.tls] client_ca: whether a client must present a certificate.
+enum class ClientVerify { kRequire, kOptional };
+
+// ECDHE with AEAD ciphers only (Mozilla's "intermediate" TLS 1.2 list without DHE, which
+// would need DH parameters): forward secrecy, no CBC, no RSA key exchange.
+inline constexpr std::string_view kDefaultTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// OpenSSL's own TLS 1.3 default, written out so /config shows what is offered.
+inline constexpr std::string_view kDefaultTls13Ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+// [listener.tls]
 struct TlsConfig {
   std::vector<TlsCertificate> certificates;  // at least one
+  TlsVersion min_version = TlsVersion::kTls12;  // TLS 1.0 and 1.1 are never offered
+  std::string ciphers{kDefaultTls12Ciphers};            // TLS 1.2, OpenSSL list syntax
+  std::string ciphersuites{kDefaultTls13Ciphersuites};  // TLS 1.3
+  // Stateless resumption: tickets sealed with keys the proxy rotates every
+  // session_ticket_rotation; a ticket stays usable for session_timeout.
+  bool session_tickets = true;
+  std::chrono::nanoseconds session_ticket_rotation = std::chrono::hours{1};
+  // Stateful resumption (TLS 1.2 session ids): sessions remembered per listener; 0 = off.
+  uint64_t session_cache_size = 20000;
+  std::chrono::nanoseconds session_timeout = std::chrono::minutes{5};
+  // PEM bundle of CAs whose client certificates are accepted (mTLS); empty = no
+  // client certificate is asked for.
+  std::string client_ca;
+  ClientVerify client_verify = ClientVerify::kRequire;
+};
+
+// [cluster.tls]: TLS to the cluster's endpoints.
+struct UpstreamTlsConfig {
+  // PEM bundle of trusted CAs; empty = the system's default trust store.
+  std::string ca;
+  bool verify = true;  // verify the endpoint's certificate chain and name
+  // SNI and the name verified; empty = the endpoint's host when it is a name (an
+  // IP endpoint is then verified by IP address).
+  std::string server_name;
+  TlsVersion min_version = TlsVersion::kTls12;
+  // A client certificate for upstreams that require one (both or neither).
+  std::string cert_path;
+  std::string key_path;
 };
 
 // [listener.limits]
@@ -262,6 +312,7 @@ struct ClusterConfig {
   std::chrono::nanoseconds dns_refresh = std::chrono::seconds{5};
   ClusterTimeouts timeouts;
   ClusterPool pool;
+  std::optional<UpstreamTlsConfig> tls;  // nullopt: plain TCP to the endpoints
   std::optional<HealthCheckConfig> health_check;  // nullopt: no active probes
   OutlierDetectionConfig outlier_detection;
   RetryConfig retry;
@@ -290,6 +341,7 @@ struct Config {
 
   RuntimeConfig runtime;
   AdminConfig admin;
+  ProcessConfig process;
   LogConfig log;
   std::vector<ListenerConfig> listeners;  // at least one
   std::vector<RouteConfig> routes;
@@ -334,6 +386,13 @@ constexpr std::string_view toString(LogLevel level) {
     case LogLevel::kInfo: return "info";
     case LogLevel::kWarn: return "warn";
     case LogLevel::kError: return "error";
+  }
+  return "?";
+}
+constexpr std::string_view toString(TlsVersion version) {
+  switch (version) {
+    case TlsVersion::kTls12: return "1.2";
+    case TlsVersion::kTls13: return "1.3";
   }
   return "?";
 }

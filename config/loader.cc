@@ -27,6 +27,7 @@
 #include <sstream>
 #include <utility>
 
+#include "config/tls_policy.h"
 #include "config/units.h"
 
 namespace switchyard::config {
@@ -447,14 +448,15 @@ class TableReader {
 
 // ---- Keys and enumerations: the public contract, documented in docs/CONFIG.md. --------
 
-constexpr std::array<std::string_view, 7> kRootKeys = {"runtime", "admin",   "log",     "listener",
-                                                       "route",   "cluster", "overload"};
+constexpr std::array<std::string_view, 8> kRootKeys = {"runtime",  "admin", "process", "log",
+                                                       "listener", "route", "cluster", "overload"};
 constexpr std::array<std::string_view, 4> kOverloadKeys = {"sched_latency_threshold", "window",
                                                            "trip_after", "recover_after"};
 constexpr std::array<std::string_view, 8> kRuntimeKeys = {
     "workers",        "cpu_affinity", "affinity_mode", "poller_handoff_interval",
     "netpoll_batch",  "stack_size",   "schedtrace",    "scheddetail"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"address"};
+constexpr std::array<std::string_view, 1> kProcessKeys = {"drain_timeout"};
 constexpr std::array<std::string_view, 3> kLogKeys = {"access", "access_format", "level"};
 constexpr std::array<std::string_view, 7> kListenerKeys = {
     "name", "address", "tls", "limits", "timeouts", "proxy_protocol", "forwarded"};
@@ -463,7 +465,13 @@ constexpr std::array<Choice<ListenerConfig::Forwarded>, 3> kForwardedChoices = {
     {"rfc7239", ListenerConfig::Forwarded::kRfc7239},
     {"both", ListenerConfig::Forwarded::kBoth},
 }};
-constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
+constexpr std::array<std::string_view, 10> kTlsKeys = {
+    "certificates",       "min_version",     "ciphers",         "ciphersuites",
+    "session_tickets",    "session_ticket_rotation", "session_cache_size", "session_timeout",
+    "client_ca",          "client_verify"};
+constexpr std::array<std::string_view, 6> kUpstreamTlsKeys = {"ca",          "verify",
+                                                              "server_name", "min_version",
+                                                              "cert",        "key"};
 constexpr std::array<std::string_view, 3> kCertificateKeys = {"cert", "key", "server_names"};
 constexpr std::array<std::string_view, 3> kLimitsKeys = {"max_connections", "max_header_bytes",
                                                          "max_body_bytes"};
@@ -471,10 +479,10 @@ constexpr std::array<std::string_view, 3> kListenerTimeoutKeys = {"header_read",
 constexpr std::array<std::string_view, 7> kRouteKeys = {
     "name", "listener", "host", "path_prefix", "path_exact", "cluster", "direct_response"};
 constexpr std::array<std::string_view, 2> kDirectResponseKeys = {"status", "body"};
-constexpr std::array<std::string_view, 14> kClusterKeys = {
+constexpr std::array<std::string_view, 15> kClusterKeys = {
     "name",         "endpoints",         "balancer", "hash_key", "timeouts", "pool",
     "health_check", "outlier_detection", "retry",    "limits",   "weights",  "ewma_decay",
-    "dns_refresh",  "send_proxy_protocol"};
+    "dns_refresh",  "send_proxy_protocol", "tls"};
 constexpr std::array<Choice<ClusterConfig::SendProxyProtocol>, 3> kSendProxyProtocol = {{
     {"off", ClusterConfig::SendProxyProtocol::kOff},
     {"v1", ClusterConfig::SendProxyProtocol::kV1},
@@ -499,6 +507,14 @@ constexpr std::array<Choice<AffinityMode>, 3> kAffinityModes = {{
     {"none", AffinityMode::kNone},
     {"spread", AffinityMode::kSpread},
     {"pin", AffinityMode::kPin},
+}};
+constexpr std::array<Choice<TlsVersion>, 2> kTlsVersions = {{
+    {"1.2", TlsVersion::kTls12},
+    {"1.3", TlsVersion::kTls13},
+}};
+constexpr std::array<Choice<ClientVerify>, 2> kClientVerifyModes = {{
+    {"require", ClientVerify::kRequire},
+    {"optional", ClientVerify::kOptional},
 }};
 constexpr std::array<Choice<AccessLogFormat>, 2> kAccessLogFormats = {{
     {"json", AccessLogFormat::kJson},
@@ -530,12 +546,21 @@ constexpr int64_t kMaxNetpollBatch = 65536;
 constexpr uint64_t kMinStackSize = 16 * kKiB;
 constexpr uint64_t kMaxStackSize = 64 * kMiB;
 constexpr uint64_t kPageSize = 4 * kKiB;
+constexpr int64_t kMaxSessionCacheSize = 10'000'000;
+// Ticket keys rotate at least every minute (more often only burns handshakes) and at
+// most weekly (a stolen key should not open a month of recorded sessions).
+constexpr DurationRange kTicketRotation{std::chrono::minutes{1}, std::chrono::hours{24 * 7},
+                                        false};
+constexpr DurationRange kSessionTimeout{std::chrono::seconds{1}, std::chrono::hours{24 * 7},
+                                        false};
 // Below 50us sysmon would do little else; above 1s a busy proxy stops reading sockets
 // for long enough that clients time out.
 constexpr DurationRange kHandoffIntervalRange{std::chrono::microseconds{50}, std::chrono::seconds{1}};
 constexpr DurationRange kSchedtraceRange{std::chrono::milliseconds{1}, std::nullopt, true};
 constexpr DurationRange kPositiveTimeout{std::chrono::milliseconds{1}, std::nullopt, false};
 constexpr DurationRange kOptionalTimeout{std::chrono::milliseconds{1}, std::nullopt, true};
+// Past an hour, a drain is an outage; Kubernetes' grace period rarely exceeds minutes.
+constexpr DurationRange kDrainTimeoutRange{std::chrono::milliseconds{1}, std::chrono::hours{1}, true};
 constexpr int64_t kMaxConnectionsLimit = 1 << 20;
 constexpr uint64_t kMinHeaderBytes = 1 * kKiB;
 constexpr uint64_t kMaxHeaderBytes = 1 * kMiB;
@@ -581,6 +606,12 @@ class ConfigBuilder {
     }
     if (const toml::table* admin = reader.table("admin", "[admin]")) {
       readAdmin(*admin, config.admin);
+    }
+    if (const toml::table* process = reader.table("process", "[process]")) {
+      TableReader process_reader(diagnostics_, *process, "process", "in [process]", kProcessKeys);
+      if (auto drain = process_reader.duration("drain_timeout", kDrainTimeoutRange)) {
+        config.process.drain_timeout = *drain;
+      }
     }
     if (const toml::table* log = reader.table("log", "[log]")) readLog(*log, config.log);
     if (const toml::table* overload = reader.table("overload", "[overload]")) {
@@ -810,6 +841,7 @@ class ConfigBuilder {
 
   void readTls(const toml::table& table, const std::string& path, TlsConfig& tls) {
     TableReader reader(diagnostics_, table, path, "in [listener.tls]", kTlsKeys);
+    readTlsPolicy(reader, tls);
     if (!reader.require("certificates")) return;
     const toml::array* certificates = reader.array("certificates", "tables");
     if (certificates == nullptr) return;
@@ -865,6 +897,68 @@ class ConfigBuilder {
         claimed_names.emplace_back(*pattern.value, i);
         certificate.server_names.push_back(std::move(*pattern.value));
       }
+    }
+  }
+
+  void readTlsPolicy(const TableReader& reader, TlsConfig& tls) {
+    if (auto version = reader.choice("min_version", kTlsVersions)) tls.min_version = *version;
+    if (auto list = reader.string("ciphers")) {
+      if (std::string why = checkTls12Ciphers(*list); !why.empty()) {
+        reader.reportValue("ciphers", std::move(why));
+      } else {
+        tls.ciphers = *list;
+      }
+    }
+    if (auto list = reader.string("ciphersuites")) {
+      if (std::string why = checkTls13Ciphersuites(*list); !why.empty()) {
+        reader.reportValue("ciphersuites", std::move(why));
+      } else {
+        tls.ciphersuites = *list;
+      }
+    }
+    if (auto on = reader.boolean("session_tickets")) tls.session_tickets = *on;
+    if (auto every = reader.duration("session_ticket_rotation", kTicketRotation)) {
+      tls.session_ticket_rotation = *every;
+    }
+    if (auto size = reader.integer("session_cache_size", 0, kMaxSessionCacheSize)) {
+      tls.session_cache_size = static_cast<uint64_t>(*size);
+    }
+    if (auto timeout = reader.duration("session_timeout", kSessionTimeout)) {
+      tls.session_timeout = *timeout;
+    }
+    if (auto ca = reader.nonEmptyString("client_ca")) tls.client_ca = *ca;
+    if (auto mode = reader.choice("client_verify", kClientVerifyModes)) {
+      if (tls.client_ca.empty()) {
+        reader.reportValue("client_verify", "client_verify needs client_ca (the CAs to verify against)");
+      } else {
+        tls.client_verify = *mode;
+      }
+    }
+  }
+
+  void readUpstreamTls(const toml::table& table, const std::string& path,
+                       UpstreamTlsConfig& tls) {
+    TableReader reader(diagnostics_, table, path, "in [cluster.tls]", kUpstreamTlsKeys);
+    if (auto ca = reader.nonEmptyString("ca")) tls.ca = *ca;
+    if (auto verify = reader.boolean("verify")) tls.verify = *verify;
+    if (auto name = reader.string("server_name")) {
+      Parsed<std::string> host = parseHostPattern(*name);
+      if (!host.ok() || host.value->starts_with("*.")) {
+        reader.reportValue("server_name", "expected a host name such as \"api.example.com\", got " +
+                                              quoteForMessage(*name));
+      } else {
+        tls.server_name = *host.value;
+      }
+    }
+    if (auto version = reader.choice("min_version", kTlsVersions)) tls.min_version = *version;
+    const auto cert = reader.nonEmptyString("cert");
+    const auto key = reader.nonEmptyString("key");
+    if (cert) tls.cert_path = *cert;
+    if (key) tls.key_path = *key;
+    if (cert && !reader.find("key")) {
+      reader.reportValue("cert", "cert needs key (the client certificate's private key)");
+    } else if (key && !reader.find("cert")) {
+      reader.reportValue("key", "key needs cert (the client certificate)");
     }
   }
 
@@ -977,6 +1071,10 @@ class ConfigBuilder {
         cluster.timeouts.idle = *value;
       }
     }
+    if (const toml::table* tls = reader.table("tls", "[cluster.tls]")) {
+      cluster.tls.emplace();
+      readUpstreamTls(*tls, joinPath(path, "tls"), *cluster.tls);
+    }
     if (const toml::table* pool = reader.table("pool", "[cluster.pool]")) {
       TableReader pool_reader(diagnostics_, *pool, joinPath(path, "pool"), "in [cluster.pool]",
                               kPoolKeys);
@@ -986,6 +1084,13 @@ class ConfigBuilder {
     }
     readResilience(reader, path, cluster);
     readWeights(reader, cluster);
+    // Probes speak plain HTTP: on a TLS cluster they would fail every endpoint.
+    if (cluster.tls.has_value() && cluster.health_check.has_value()) {
+      reader.reportValue("health_check",
+                         "health checks over TLS are not supported yet: remove "
+                         "[cluster.health_check] or [cluster.tls]");
+      cluster.health_check.reset();
+    }
   }
 
   // weights = [..] (one per endpoint) and ewma_decay (peak_ewma only).

@@ -32,15 +32,44 @@ std::vector<int> allowedCpus() {
 }
 
 namespace {
-// "/kubepods/pod1/ctr" from the "0::/kubepods/pod1/ctr" line of
-// /proc/self/cgroup (cgroup v2 unified hierarchy).
-std::string ownCgroupPath() {
-  std::ifstream f("/proc/self/cgroup");
+std::string readAll(const std::string& path) {
+  std::ifstream f(path);
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+// From /proc/self/cgroup: the cgroup v2 path ("0::/kubepods/pod1/ctr"),
+// and the cgroup v1 line whose controller list names "cpu"
+// ("4:cpu,cpuacct:/docker/abc"). Empty when absent.
+struct OwnCgroups {
+  std::string v2_path;
+  std::string v1_cpu_controllers;  // "cpu,cpuacct": the v1 hierarchy's mount dir
+  std::string v1_cpu_path;
+};
+OwnCgroups parseProcSelfCgroup(const std::string& text) {
+  OwnCgroups own;
+  std::istringstream in(text);
   std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      own.v2_path = line.substr(3);
+      continue;
+    }
+    const size_t a = line.find(':');
+    const size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    std::istringstream list(controllers);
+    std::string c;
+    while (std::getline(list, c, ',')) {
+      if (c == "cpu") {
+        own.v1_cpu_controllers = controllers;
+        own.v1_cpu_path = line.substr(b + 1);
+      }
+    }
   }
-  return "/";
+  return own;
 }
 
 // Parses "max 100000" or "150000 100000"; returns CPUs rounded up, 0 = none.
@@ -53,22 +82,57 @@ int parseCpuMax(const std::string& text) {
   if (q <= 0) return 0;
   return static_cast<int>((q + period - 1) / period);
 }
+
+// cgroup v1: cpu.cfs_quota_us ("-1" = unlimited) over cpu.cfs_period_us.
+int parseCfs(const std::string& quota_text, const std::string& period_text) {
+  std::istringstream q_in(quota_text), p_in(period_text);
+  long long quota = 0, period = 0;
+  if (!(q_in >> quota) || !(p_in >> period) || quota <= 0 || period <= 0) return 0;
+  return static_cast<int>((quota + period - 1) / period);
+}
+
+// Calls read(dir) for `path` ("/a/b") under `base` and every ancestor up to
+// `base` itself; returns the tightest positive limit, 0 if none.
+template <typename Read>
+int tightestOnPath(const std::string& base, std::string path, Read read) {
+  if (path.empty() || path[0] != '/') path = "/";
+  int limit = 0;
+  for (int depth = 0; depth < 64; depth++) {
+    const int cpus = read(base + (path == "/" ? "" : path));
+    if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+    if (path == "/") break;
+    size_t slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return limit;
+}
 }  // namespace
 
 int cgroupCpuLimit(const std::string& cgroup_root) {
-  // The tightest quota on the path from our cgroup up to the root wins.
-  std::string path = ownCgroupPath();
-  int limit = 0;
-  for (int depth = 0; depth < 64; depth++) {
-    std::ifstream f(cgroup_root + (path == "/" ? "" : path) + "/cpu.max");
+  return cgroupCpuLimit(cgroup_root, readAll("/proc/self/cgroup"));
+}
+
+int cgroupCpuLimit(const std::string& cgroup_root, const std::string& proc_self_cgroup) {
+  const OwnCgroups own = parseProcSelfCgroup(proc_self_cgroup);
+  // v2 (unified): cpu.max along our path. With no "0::" line at all, the
+  // root cgroup's file is still looked at (a v2-only container).
+  int limit = tightestOnPath(cgroup_root, own.v2_path, [](const std::string& dir) {
+    std::ifstream f(dir + "/cpu.max");
     std::string text;
-    if (f && std::getline(f, text)) {
-      int cpus = parseCpuMax(text);
-      if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+    return f && std::getline(f, text) ? parseCpuMax(text) : 0;
+  });
+  // v1: the cpu hierarchy is mounted as <root>/cpu,cpuacct (often also
+  // symlinked as <root>/cpu); the tightest of v1 and v2 wins.
+  if (!own.v1_cpu_controllers.empty()) {
+    for (const std::string& mount : {own.v1_cpu_controllers, std::string("cpu")}) {
+      const std::string base = cgroup_root + "/" + mount;
+      if (!std::ifstream(base + "/cpu.cfs_period_us")) continue;
+      const int v1 = tightestOnPath(base, own.v1_cpu_path, [](const std::string& dir) {
+        return parseCfs(readAll(dir + "/cpu.cfs_quota_us"), readAll(dir + "/cpu.cfs_period_us"));
+      });
+      if (v1 > 0 && (limit == 0 || v1 < limit)) limit = v1;
+      break;
     }
-    if (path == "/" || path.empty()) break;
-    size_t slash = path.rfind('/');
-    path = slash == 0 ? "/" : path.substr(0, slash);
   }
   return limit;
 }

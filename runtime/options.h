@@ -1,7 +1,8 @@
 // Runtime options: what a user may tune, and how defaults are derived.
 //
 // Owns: the Options struct, the default worker count (CPUs this process may
-// use: sched_getaffinity, then the cgroup v2 cpu.max quota, as Go 1.25 does)
+// use: sched_getaffinity, then the cgroup v2 cpu.max or v1 CFS quota, as
+// Go 1.25 does)
 // and SWITCHYARD_DEBUG parsing (our GODEBUG: schedtrace=MS,scheddetail=1).
 #pragma once
 
@@ -40,13 +41,17 @@ struct Options {
 // CPUs the process may run on (sched_getaffinity), ascending.
 std::vector<int> allowedCpus();
 
-// min(allowed CPUs, ceil(cgroup v2 cpu.max quota/period)), at least 1.
+// min(allowed CPUs, ceil(cgroup CPU quota/period)), at least 1.
 // `cgroup_root` is injectable for tests ("/sys/fs/cgroup" normally).
 int defaultWorkers(const std::string& cgroup_root = "/sys/fs/cgroup");
 
-// Reads the cgroup v2 CPU limit in CPUs (quota/period rounded up) along the
-// process's cgroup path and its ancestors; 0 when unlimited or unknown.
+// Reads the cgroup CPU limit in CPUs (quota/period rounded up) along the
+// process's cgroup path and its ancestors: cgroup v2 cpu.max, and cgroup v1
+// cpu.cfs_quota_us / cpu.cfs_period_us under <root>/cpu,cpuacct (or
+// <root>/cpu); the tightest wins. 0 when unlimited or unknown.
 int cgroupCpuLimit(const std::string& cgroup_root = "/sys/fs/cgroup");
+// The same with the text of /proc/self/cgroup given (tests).
+int cgroupCpuLimit(const std::string& cgroup_root, const std::string& proc_self_cgroup);
 
 // Applies SWITCHYARD_DEBUG ("schedtrace=1000,scheddetail=1") over `opts`.
 // Unknown keys are reported on stderr once and ignored.

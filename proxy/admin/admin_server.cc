@@ -19,9 +19,11 @@ AdminServer::AdminServer(server::Server& proxy, config::ConfigStore& store,
 
 AdminServer::~AdminServer() { stop(); }
 
-std::error_code AdminServer::start(const std::string& address, std::string& error_text) {
+std::error_code AdminServer::start(const std::string& address, std::string& error_text,
+                                   int inherited_fd) {
   std::error_code ec;
-  socket_ = rt::net::TcpListener::bind(address, rt::net::ListenOptions{}, ec);
+  socket_ = inherited_fd >= 0 ? rt::net::TcpListener::adopt(inherited_fd, ec)
+                              : rt::net::TcpListener::bind(address, rt::net::ListenOptions{}, ec);
   if (ec) {
     error_text = address + ": " + ec.message();
     return ec;
@@ -38,6 +40,10 @@ std::error_code AdminServer::start(const std::string& address, std::string& erro
 void AdminServer::stop() {
   if (!socket_.valid() || stopping_.exchange(true)) return;
   socket_.interrupt();
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    for (rt::net::TcpConn* c : conns_) c->interrupt();  // sticky: a later read fails too
+  }
   tasks_.wait();
   socket_.close();
 }
@@ -85,6 +91,19 @@ std::string AdminServer::redactConfig(const std::string& text) {
 }
 
 void AdminServer::serve(rt::net::TcpConn conn) {
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    if (stopping_.load(std::memory_order_acquire)) return;
+    conns_.push_back(&conn);
+  }
+  struct Unregister {
+    AdminServer* self;
+    rt::net::TcpConn* conn;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(self->conns_mu_);
+      std::erase(self->conns_, conn);
+    }
+  } unregister{this, &conn};
   std::string inbuf(kBufSize, '\0');
   std::string out(kBufSize, '\0');
   http::http1::RequestParser rp;

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 #include <system_error>
 
 #include "config/reload.h"
@@ -31,9 +33,13 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  std::error_code start(const std::string& address, std::string& error_text);
+  // Binds `address`, or adopts `inherited_fd` (a listening socket passed by
+  // systemd or a binary upgrade; ours from here on) when it is >= 0.
+  std::error_code start(const std::string& address, std::string& error_text,
+                        int inherited_fd = -1);
   void stop();
   rt::net::Address address() const { return bound_; }
+  int fd() const { return socket_.fd(); }  // for a binary upgrade to pass on
 
   // The /config body: the file with every `key = ...` value (private key
   // paths) replaced, so the endpoint never tells where secrets live.
@@ -50,6 +56,10 @@ class AdminServer {
   rt::net::Address bound_;
   std::atomic<bool> stopping_{false};
   rt::WaitGroup tasks_;
+  // Open admin connections, interrupted by stop(): a scraper's idle
+  // keep-alive must not hold the process past its drain.
+  std::mutex conns_mu_;
+  std::vector<rt::net::TcpConn*> conns_;  // guarded by conns_mu_
 };
 
 }  // namespace switchyard::admin

@@ -62,7 +62,7 @@ ProxyStats::ProxyStats(const config::Config& config, int reserve_workers) {
   bytes_sent_base_ = take(listener_count_);
   upstream_idle_base_ = take(cluster_count_);
   upstream_active_base_ = take(cluster_count_);
-  tls_base_ = take(2);
+  tls_base_ = take(listener_count_ * kTlsResults);
   cluster_events_base_ = take(cluster_count_ * kClusterEvents);
   overload_shed_base_ = take(listener_count_);
   invalid_cell_ = take(1);
@@ -108,6 +108,9 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     listener.bytes_received += sums[bytes_received_base_ + l];
     listener.bytes_sent += sums[bytes_sent_base_ + l];
     listener.overload_shed += sums[overload_shed_base_ + l];
+    for (size_t r = 0; r < kTlsResults; ++r) {
+      listener.tls_handshakes[r] += sums[tls_base_ + l * kTlsResults + r];
+    }
     addHistogram(sums, request_duration_base_ + l * kHistogramCells, listener.request_duration);
   }
 
@@ -130,8 +133,6 @@ void ProxyStats::addTo(ProxyTotals& totals, bool with_health) const {
     totals.overload_active = overload_active_.load(std::memory_order_relaxed);
     totals.overload_p99_ns = overload_p99_ns_.load(std::memory_order_relaxed);
   }
-  totals.tls_success += sums[tls_base_];
-  totals.tls_failure += sums[tls_base_ + 1];
   totals.invalid_records += sums[invalid_cell_];
 }
 

@@ -72,7 +72,21 @@ struct HistogramTotals {
   uint64_t sum_ns = 0;
 };
 
+// How a downstream TLS handshake ended (switchyard_tls_handshakes_total{result}).
+enum class TlsHandshakeResult : size_t {
+  kSuccess,   // a full handshake
+  kResumed,   // an abbreviated one (ticket or session cache)
+  kFailure,   // a protocol failure: not TLS (plain HTTP), refused version or
+              // certificate, bad record
+  kTimeout,   // not finished within the listener's header_read
+  kClosed,    // the client went away mid-handshake
+};
+inline constexpr size_t kTlsResults = 5;
+inline constexpr std::array<const char*, kTlsResults> kTlsResultNames = {
+    "success", "resumed", "failure", "timeout", "closed"};
+
 struct ListenerTotals {
+  std::array<uint64_t, kTlsResults> tls_handshakes{};
   uint64_t opened = 0;
   uint64_t closed = 0;
   uint64_t bytes_received = 0;
@@ -108,8 +122,6 @@ struct ProxyTotals {
   // Load shedding ([overload]); the current snapshot's only. p99 < 0: no estimate.
   bool overload_active = false;
   int64_t overload_p99_ns = -1;
-  uint64_t tls_success = 0;
-  uint64_t tls_failure = 0;
   uint64_t invalid_records = 0;
 };
 
@@ -199,9 +211,10 @@ class ProxyStats {
     overload_p99_ns_.store(p99_ns, std::memory_order_relaxed);
   }
 
-  // A downstream TLS handshake finished.
-  void tlsHandshake(int worker, bool success) {
-    cells_->add(worker, tls_base_ + (success ? 0 : 1), 1);
+  // A downstream TLS handshake on `listener` ended.
+  void tlsHandshake(int worker, size_t listener, TlsHandshakeResult result) {
+    if (listener >= listener_count_) [[unlikely]] return invalid(worker);
+    cells_->add(worker, tls_base_ + listener * kTlsResults + static_cast<size_t>(result), 1);
   }
 
   // ---- Health checker, any thread. Endpoints start healthy (no check has failed yet).

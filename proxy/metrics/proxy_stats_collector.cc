@@ -29,6 +29,7 @@ void merge(const ProxyTotals& from, ProxyTotals& into) {
     to.bytes_received += listener.bytes_received;
     to.bytes_sent += listener.bytes_sent;
     to.overload_shed += listener.overload_shed;
+    for (size_t r = 0; r < kTlsResults; ++r) to.tls_handshakes[r] += listener.tls_handshakes[r];
     mergeHistogram(listener.request_duration, to.request_duration);
   }
   for (const auto& [name, cluster] : from.clusters) {
@@ -41,8 +42,6 @@ void merge(const ProxyTotals& from, ProxyTotals& into) {
   for (const auto& [key, healthy] : from.endpoint_healthy) into.endpoint_healthy[key] = healthy;
   if (from.overload_active) into.overload_active = true;
   if (from.overload_p99_ns >= 0) into.overload_p99_ns = from.overload_p99_ns;
-  into.tls_success += from.tls_success;
-  into.tls_failure += from.tls_failure;
   into.invalid_records += from.invalid_records;
 }
 
@@ -280,10 +279,20 @@ std::vector<prometheus::MetricFamily> proxyFamilies(const ProxyTotals& totals) {
     families.push_back(std::move(family));
   }
 
+  // Only listeners that saw a handshake: a plain listener has no TLS series.
   auto tls = makeFamily("switchyard_tls_handshakes_total",
-                        "Downstream TLS handshakes, by result.", MetricType::Counter);
-  addCounter(tls, {{"result", "failure"}}, static_cast<double>(totals.tls_failure));
-  addCounter(tls, {{"result", "success"}}, static_cast<double>(totals.tls_success));
+                        "Downstream TLS handshakes, by listener and result (success, resumed, "
+                        "failure, timeout, closed).",
+                        MetricType::Counter);
+  for (const auto& [name, listener] : totals.listeners) {
+    uint64_t any = 0;
+    for (uint64_t n : listener.tls_handshakes) any += n;
+    if (any == 0) continue;
+    for (size_t r = 0; r < kTlsResults; ++r) {
+      addCounter(tls, {{"listener", name}, {"result", kTlsResultNames[r]}},
+                 static_cast<double>(listener.tls_handshakes[r]));
+    }
+  }
   families.push_back(std::move(tls));
 
   auto invalid = makeFamily("switchyard_metrics_invalid_records_total",

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -30,6 +31,7 @@ using rt::net::Clock;
 using rt::net::Deadline;
 using rt::net::kNoDeadline;
 using rt::net::TcpConn;
+using transport::Stream;
 using Ns = std::chrono::nanoseconds;
 
 Deadline after(Ns d) { return d.count() <= 0 ? kNoDeadline : Clock::now() + d; }
@@ -72,28 +74,33 @@ proxy::proxy_protocol::Address toProxyProtocolAddress(const rt::net::Address& a)
   return out;
 }
 
+// How often the response reader looks whether a concurrently streamed request
+// body has finished (only while one is streaming and no response head came yet).
+constexpr Ns kBodyPollInterval = std::chrono::milliseconds(50);
+
 // A request body this size or smaller is read and dropped when the proxy
 // answers by itself (404, direct responses) so the connection stays usable;
 // larger ones close it instead.
 constexpr uint64_t kMaxDiscardBytes = 1 << 20;
 
-// The buffers one activation borrows from the worker's pool and returns
+// The buffers one activation borrows from the worker's pools and returns
 // when it ends (an idle connection holds none).
 struct Buffers {
   BufferPool& pool;
+  BufferPool& upstream_pool;
   char* in = nullptr;   // client bytes (heads and bodies)
-  char* up = nullptr;   // upstream bytes
+  char* up = nullptr;   // upstream bytes (upstream_pool's larger size)
   char* out = nullptr;  // heads we write
-  explicit Buffers(BufferPool& p) : pool(p) {
+  Buffers(BufferPool& p, BufferPool& u) : pool(p), upstream_pool(u) {
     const int w = rt::current_worker();
     in = pool.get(w);
-    up = pool.get(w);
+    up = upstream_pool.get(w);
     out = pool.get(w);
   }
   ~Buffers() {
     const int w = rt::current_worker();
     pool.put(w, in);
-    pool.put(w, up);
+    upstream_pool.put(w, up);
     pool.put(w, out);
   }
   Buffers(const Buffers&) = delete;
@@ -129,7 +136,7 @@ enum class Outcome { kKeepAlive, kClose };
 
 // Copies everything one side sends to the other until EOF, error or
 // `idle` without traffic; then half-closes the destination.
-void pump(TcpConn& from, TcpConn& to, char* buf, size_t cap, Ns idle) {
+void pump(Stream& from, Stream& to, char* buf, size_t cap, Ns idle) {
   for (;;) {
     std::error_code ec;
     from.setReadDeadline(after(idle));
@@ -142,6 +149,37 @@ void pump(TcpConn& from, TcpConn& to, char* buf, size_t cap, Ns idle) {
   to.shutdownWrite();
 }
 
+// A new upstream connection: TCP connect, then for a TLS cluster the handshake, both
+// within `deadline`. `tls_failed` tells a refused handshake (bad certificate, wrong
+// name) from an unreachable endpoint, for the error page.
+Stream connectUpstream(const ClusterRuntime& cluster, size_t index, Deadline deadline,
+                       std::error_code& ec, bool& tls_failed, std::string_view proxy_header) {
+  const config::HostPort& endpoint = cluster.config().endpoints[index];
+  const rt::net::Address* numeric = cluster.numericAddress(index);
+  // Names go through the cluster's DNS cache (re-resolved every dns_refresh).
+  TcpConn tcp = numeric != nullptr ? rt::net::connect(*numeric, deadline, ec)
+                                   : cluster.addresses().connect(index, deadline, ec);
+  if (ec) return {};
+  tcp.setNoDelay(true);
+  if (!proxy_header.empty()) {  // send_proxy_protocol: before anything else, TLS included
+    tcp.setWriteDeadline(deadline);
+    tcp.write(proxy_header.data(), proxy_header.size(), ec);
+    if (ec) return {};
+  }
+  if (!cluster.wantsTls()) return Stream(std::move(tcp));
+  tls_failed = true;
+  SSL* ssl = cluster.tls() != nullptr ? cluster.tls()->newSession(endpoint) : nullptr;
+  if (ssl == nullptr) {
+    ec = std::make_error_code(std::errc::protocol_error);
+    return {};
+  }
+  Stream up(std::move(tcp), ssl);
+  up.setDeadline(deadline);
+  if ((ec = up.handshake())) return {};
+  tls_failed = false;
+  return up;
+}
+
 // One activation's worth of requests on a client connection.
 class Exchange {
  public:
@@ -150,7 +188,7 @@ class Exchange {
   // this activation read but did not parse (the start of the next request);
   // `continuing` says there was one (so this one may go idle at once).
   Exchange(Server& server, const ProxyState& state, uint64_t generation,
-           const config::ListenerConfig& listener, size_t listener_index, TcpConn& client,
+           const config::ListenerConfig& listener, size_t listener_index, Stream& client,
            std::string_view client_ip, const proxy::proxy_protocol::Address* client_addresses,
            Buffers& bufs, bool continuing, size_t pending_begin,
            size_t pending_end)
@@ -165,6 +203,7 @@ class Exchange {
         client_addresses_(client_addresses),
         bufs_(bufs),
         cap_(server.buffers().bufferSize()),
+        up_cap_(server.upstreamBuffers().bufferSize()),
         in_{bufs.in, cap_, pending_begin, pending_begin, pending_end} {}
 
   enum class Next {
@@ -223,7 +262,26 @@ class Exchange {
   Outcome answer(RequestParser& rp, const RequestFacts& req, int status, std::string_view body);
   Outcome proxyTo(RequestParser& rp, const RequestFacts& req, const ClusterRuntime& cluster);
   bool readClient(Deadline d, std::error_code& ec);
+  // How forwarding a request body to the upstream ended.
+  enum class BodyResult {
+    kComplete,        // the whole body is forwarded (or the request upgraded)
+    kNeedMore,        // buffered bytes are forwarded; the rest is still to come
+    kBadRequest,      // the body's framing is invalid (body_error_ says how)
+    kClientGone,      // the client closed or failed mid-body
+    kClientTimeout,   // the client stalled mid-body
+    kUpstreamFailed,  // writing to the upstream failed (it may have answered early)
+    kStopped,         // interrupted because the response ended first
+  };
+  // Forwards body bytes from in_ to `up`; reads the client for more only when
+  // `read_client` (otherwise stops at kNeedMore). Sets *upgraded on kUpgrade.
+  BodyResult forwardBody(RequestParser& rp, Stream& up, Deadline request_deadline,
+                         bool read_client, bool* upgraded);
   bool writeClient(const char* data, size_t n);
+  // The final response head waits in bufs_.out until the first body bytes (or the
+  // end of the response) so both leave in one write: one syscall, and over TLS one
+  // record, instead of two. Flushed before anything that may wait.
+  void holdHead(size_t n) { held_head_ = n; }
+  bool flushHeldHead();
   void respondError(int status, const char* reason, bool head_request);
   bool discardBody(RequestParser& rp);
 
@@ -233,13 +291,16 @@ class Exchange {
   const ProxyState& state_;
   const config::ListenerConfig& listener_;
   size_t listener_index_;
-  TcpConn& client_;
+  Stream& client_;
   std::string_view client_ip_;
   const proxy::proxy_protocol::Address* client_addresses_;  // [source, destination]
   Buffers& bufs_;
-  size_t cap_;
+  size_t cap_;     // bufs_.in and bufs_.out
+  size_t up_cap_;  // bufs_.up
   Window in_;
   Record rec_;
+  size_t held_head_ = 0;  // bytes of bufs_.out not written yet (see holdHead)
+  http::http1::ParseError body_error_{};  // with BodyResult::kBadRequest
 };
 
 bool Exchange::readClient(Deadline d, std::error_code& ec) {
@@ -253,12 +314,68 @@ bool Exchange::readClient(Deadline d, std::error_code& ec) {
   return true;
 }
 
+bool Exchange::flushHeldHead() {
+  const size_t n = std::exchange(held_head_, 0);
+  return n == 0 || writeClient(bufs_.out, n);
+}
+
 bool Exchange::writeClient(const char* data, size_t n) {
+  if (held_head_ > 0) {
+    const size_t head = std::exchange(held_head_, 0);
+    std::error_code ec;
+    client_.setWriteDeadline(after(listener_.timeouts.idle));
+    size_t written = 0;
+    if (!client_.isTls()) {
+      const iovec iov[2] = {{bufs_.out, head}, {const_cast<char*>(data), n}};
+      written = client_.writev(iov, 2, ec);
+    } else if (head + n <= cap_) {
+      std::memcpy(bufs_.out + head, data, n);  // one TLS record for both
+      written = client_.write(bufs_.out, head + n, ec);
+    } else {
+      written = client_.write(bufs_.out, head, ec);
+      if (!ec) written += client_.write(data, n, ec);
+    }
+    rec_.bytes_sent += written;
+    return !ec;
+  }
   std::error_code ec;
   client_.setWriteDeadline(after(listener_.timeouts.idle));
   const size_t written = client_.write(data, n, ec);
   rec_.bytes_sent += written;
   return !ec;
+}
+
+Exchange::BodyResult Exchange::forwardBody(RequestParser& rp, Stream& up,
+                                           Deadline request_deadline, bool read_client,
+                                           bool* upgraded) {
+  for (;;) {
+    ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
+    if (r.event == ParseEvent::kError) {
+      body_error_ = r.error;
+      return BodyResult::kBadRequest;  // the upstream sees a truncated body, never an ambiguous one
+    }
+    if (r.body_wire_bytes > 0) {
+      std::error_code ec;
+      up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
+      up.write(in_.buf + in_.begin, r.body_wire_bytes, ec);
+      if (ec) return ec == std::errc::operation_canceled ? BodyResult::kStopped
+                                                         : BodyResult::kUpstreamFailed;
+    }
+    in_.begin += r.consumed;
+    if (r.event == ParseEvent::kMessageComplete) return BodyResult::kComplete;
+    if (r.event == ParseEvent::kUpgrade) {
+      *upgraded = true;
+      return BodyResult::kComplete;
+    }
+    in_.dropConsumed();
+    if (!read_client && in_.begin == in_.end) return BodyResult::kNeedMore;
+    if (in_.begin < in_.end) continue;
+    std::error_code ec;
+    if (!readClient(earlier(after(listener_.timeouts.idle), request_deadline), ec)) {
+      if (ec == std::errc::operation_canceled) return BodyResult::kStopped;
+      return isTimeout(ec) ? BodyResult::kClientTimeout : BodyResult::kClientGone;
+    }
+  }
 }
 
 void Exchange::respondError(int status, const char* reason, bool head_request) {
@@ -509,7 +626,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
   // The upstream request head, written once (a retry resends it).
   http::http1::RequestWriteOptions wo;
   wo.client_address = client_ip_;
-  wo.forwarded_proto = "http";
+  wo.forwarded_proto = listener_.tls ? "https" : "http";
   wo.x_forwarded = listener_.forwarded != config::ListenerConfig::Forwarded::kRfc7239;
   wo.forwarded_rfc7239 = listener_.forwarded != config::ListenerConfig::Forwarded::kXForwarded;
   wo.upgrade = req.upgrade;
@@ -564,7 +681,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     // A connection that carries a PROXY header belongs to this client: never pooled.
     const bool private_conn =
         cc.send_proxy_protocol != config::ClusterConfig::SendProxyProtocol::kOff;
-    TcpConn up = attempt == 0 && !private_conn ? pool.take(nowNs()) : TcpConn{};
+    Stream up = attempt == 0 && !private_conn ? pool.take(nowNs()) : Stream{};
     const auto idle_delta =
         static_cast<int64_t>(pool.size()) - static_cast<int64_t>(idle_before);
     cluster.noteConnections(worker, idle_delta, 0);
@@ -576,8 +693,19 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         respondError(503, "upstream connection limit reached\n", req.method == Method::kHead);
         return Outcome::kClose;
       }
-      up = cluster.addresses().connect(e, earlier(after(cc.timeouts.connect), request_deadline),
-                                       ec);
+      // send_proxy_protocol: the header goes first, on the TCP connection (before TLS).
+      char pp_header[proxy::proxy_protocol::kMaxWrittenHeader];
+      size_t pp_len = 0;
+      if (private_conn) {
+        const auto& src = client_addresses_[0];
+        const auto& dst = client_addresses_[1];
+        pp_len = cc.send_proxy_protocol == config::ClusterConfig::SendProxyProtocol::kV1
+                     ? proxy::proxy_protocol::writeV1(src, dst, pp_header, sizeof pp_header)
+                     : proxy::proxy_protocol::writeV2(src, dst, pp_header, sizeof pp_header);
+      }
+      bool tls_failed = false;
+      up = connectUpstream(cluster, e, earlier(after(cc.timeouts.connect), request_deadline), ec,
+                           tls_failed, std::string_view(pp_header, pp_len));
       // The reservation ends here: a live connection is counted below like any other.
       cluster.limits().releaseConnect();
       if (ec) {
@@ -589,28 +717,13 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           excluded = e;
           continue;
         }
-        respondError(isTimeout(ec) ? 504 : 502,
-                     isTimeout(ec) ? "upstream connect timed out\n" : "upstream unreachable\n",
-                     req.method == Method::kHead);
+        const char* why = tls_failed        ? "upstream TLS handshake failed\n"
+                          : isTimeout(ec)   ? "upstream connect timed out\n"
+                                            : "upstream unreachable\n";
+        respondError(isTimeout(ec) ? 504 : 502, why, req.method == Method::kHead);
         return Outcome::kClose;
       }
-      up.setNoDelay(true);
-      if (private_conn) {
-        char header[proxy::proxy_protocol::kMaxWrittenHeader];
-        const auto& src = client_addresses_[0];
-        const auto& dst = client_addresses_[1];
-        const size_t n =
-            cc.send_proxy_protocol == config::ClusterConfig::SendProxyProtocol::kV1
-                ? proxy::proxy_protocol::writeV1(src, dst, header, sizeof header)
-                : proxy::proxy_protocol::writeV2(src, dst, header, sizeof header);
-        up.setWriteDeadline(earlier(after(cc.timeouts.connect), request_deadline));
-        up.write(header, n, ec);
-        if (ec) {
-          up.close();
-          respondError(502, "upstream write failed\n", req.method == Method::kHead);
-          return Outcome::kClose;
-        }
-      }
+
     }
     balancer.onRequestStart(e);
     struct EndGuard {
@@ -654,55 +767,98 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       if (!writeClient(k100, sizeof k100 - 1)) return Outcome::kClose;
       sent_100 = true;
     }
+    // The body: what is buffered goes now. If more is to come, a second Task
+    // streams it while this one reads the response, so an upstream that answers
+    // before reading the whole body (413, 401, a redirect) is heard at once
+    // instead of both sides waiting on full buffers until a timeout.
     bool request_upgraded = false;
-    while (!request_parsed) {
-      ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
-      if (r.event == ParseEvent::kError) {
-        // The upstream sees a truncated body, never a complete ambiguous one.
+    struct BodyTask {
+      rt::WaitGroup done;
+      std::atomic<bool> finished{false};
+      BodyResult result = BodyResult::kComplete;
+      bool running = false;
+    } body;
+    if (!request_parsed) {
+      const BodyResult first =
+          forwardBody(rp, up, request_deadline, /*read_client=*/false, &request_upgraded);
+      if (first == BodyResult::kComplete) {
+        request_parsed = true;
+      } else if (first == BodyResult::kNeedMore) {
+        body.running = true;
+        body.done.add(1);
+        rt::go([this, &rp, &up, &body, &request_upgraded, request_deadline] {
+          body.result = forwardBody(rp, up, request_deadline, true, &request_upgraded);
+          const bool failed_here = body.result == BodyResult::kBadRequest ||
+                                   body.result == BodyResult::kClientGone ||
+                                   body.result == BodyResult::kClientTimeout;
+          body.finished.store(true, std::memory_order_release);
+          // The response reader may be waiting for an upstream that waits for the
+          // rest of this body: wake it to answer the client (400/408) instead.
+          if (failed_here) up.interrupt();
+          body.done.done();
+        });
+      } else if (first == BodyResult::kBadRequest) {
         up.close();
-        respondError(r.error.status, r.error.reason, false);
+        respondError(body_error_.status, body_error_.reason, false);
         return Outcome::kClose;
-      }
-      if (r.body_wire_bytes > 0) {
-        up.setWriteDeadline(earlier(after(listener_.timeouts.idle), request_deadline));
-        up.write(in_.buf + in_.begin, r.body_wire_bytes, ec);
-        if (ec) {
-          up.close();
-          respondError(502, "upstream write failed\n", false);
-          return Outcome::kClose;
-        }
-      }
-      in_.begin += r.consumed;
-      if (r.event == ParseEvent::kMessageComplete) request_parsed = true;
-      if (r.event == ParseEvent::kUpgrade) request_upgraded = request_parsed = true;
-      if (request_parsed) break;
-      in_.dropConsumed();
-      if (!readClient(earlier(after(listener_.timeouts.idle), request_deadline), ec)) {
+      } else {
         up.close();
-        if (isTimeout(ec)) respondError(408, "request body timed out\n", false);
+        respondError(502, "upstream write failed\n", false);
         return Outcome::kClose;
       }
     }
+    // Every way out below ends the body Task first: it uses `up`, the client and
+    // this Exchange. Stopping it interrupts both sockets, which is final; callers
+    // close the connection afterwards anyway.
+    auto stopBody = [&] {
+      if (!body.running) return;
+      body.running = false;
+      if (!body.finished.load(std::memory_order_acquire)) {
+        client_.interrupt();
+        up.interrupt();
+      }
+      body.done.wait();
+    };
+    struct StopBodyGuard {
+      decltype(stopBody)& stop;
+      ~StopBodyGuard() { stop(); }
+    } stop_body_guard{stopBody};
 
     // Read the response: interim ones relayed, the final one streamed.
     http::http1::ParserLimits ulimits;
     ulimits.max_head_bytes = static_cast<uint32_t>(cap_);
     ResponseParser rsp(ulimits);
     rsp.expectResponseTo(req.method, req.upgrade);
-    Window uw{bufs_.up, cap_};
+    Window uw{bufs_.up, up_cap_};
     bool head_sent = false;
     bool got_bytes = false;
     bool client_keep = false;
     bool upstream_reusable = false;
     bool tunnel = false;
     bool retry = false;
-    const Deadline header_deadline =
-        earlier(after(cc.timeouts.response_header), request_deadline);
+    // response_header counts from the end of the request: while a body Task still
+    // streams the body it has not started (a long upload is not a slow upstream),
+    // so the read below polls until the body is done and then starts it.
+    Deadline header_deadline =
+        body.running ? kNoDeadline : earlier(after(cc.timeouts.response_header), request_deadline);
+    bool header_clock_started = !body.running;
+    auto nextHeaderDeadline = [&]() -> Deadline {
+      if (!header_clock_started && body.finished.load(std::memory_order_acquire)) {
+        header_clock_started = true;
+        header_deadline = earlier(after(cc.timeouts.response_header), request_deadline);
+      }
+      if (header_clock_started) return header_deadline;
+      return earlier(Clock::now() + kBodyPollInterval, request_deadline);
+    };
+    auto closeUp = [&] {
+      stopBody();
+      up.close();
+    };
     for (;;) {
       ParseResult r = rsp.execute(uw.buf + uw.begin, uw.end - uw.begin);
       if (r.event == ParseEvent::kError) {
-        up.close();
         if (!head_sent) respondError(502, "invalid response from upstream\n", false);
+        closeUp();
         return Outcome::kClose;
       }
       if (r.event == ParseEvent::kHeadComplete) {
@@ -730,7 +886,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
             ro.client_version_minor = req.version_minor;
             auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
             if (!n || !writeClient(bufs_.out, *n)) {
-              up.close();
+              closeUp();
               return Outcome::kClose;
             }
           }
@@ -747,22 +903,19 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           ro.client_version_minor = req.version_minor;
           auto n = http::http1::writeResponseHead({bufs_.out, cap_}, rh, ro);
           if (!n) {
-            up.close();
             respondError(502, "response head too large\n", false);
+            closeUp();
             return Outcome::kClose;
           }
           rec_.status = rh.status;
-          if (!writeClient(bufs_.out, *n)) {
-            up.close();
-            return Outcome::kClose;
-          }
+          holdHead(*n);
           head_sent = true;
         }
         uw.dropConsumed();
         continue;
       }
       if (r.body_wire_bytes > 0 && !writeClient(uw.buf + uw.begin, r.body_wire_bytes)) {
-        up.close();
+        closeUp();
         return Outcome::kClose;
       }
       uw.begin += r.consumed;
@@ -781,17 +934,21 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         uw.compact();
       }
       if (uw.full()) {
-        up.close();
         respondError(502, "response head too large\n", false);
+        closeUp();
         return Outcome::kClose;
       }
       // Once the body streams, each read is bounded by the listener's idle
       // timeout, as client body reads and tunnels are: an upstream that
       // stalls mid-body must not hold the connection forever when the
       // request timeout is off (its default).
+      if (!flushHeldHead()) {  // the client sees the head while the body is awaited
+        closeUp();
+        return Outcome::kClose;
+      }
       up.setReadDeadline(head_sent ? earlier(after(listener_.timeouts.idle), request_deadline)
-                                   : header_deadline);
-      size_t n = up.read(uw.buf + uw.end, cap_ - uw.end, ec);
+                                   : nextHeaderDeadline());
+      size_t n = up.read(uw.buf + uw.end, up_cap_ - uw.end, ec);
       if (!ec) {
         uw.end += n;
         got_bytes = true;
@@ -804,31 +961,73 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           break;
         }
       }
-      up.close();
       if (!head_sent && reused && may_retry && !got_bytes && !isTimeout(ec) &&
           !free_retry_used) {
         free_retry_used = true;
+        up.close();  // a retried request has no body: no body Task
         retry = true;  // the pooled connection was dead: once more, fresh
         break;
       }
-      if (!head_sent) {
+      if (isTimeout(ec) && !head_sent && !header_clock_started) {
+        // The body is still arriving: a poll ran out, or the request deadline did
+        // (then the client stalled the body, which is a 408, not the upstream's 504).
+        if (Clock::now() < request_deadline) continue;
+        respondError(408, "request body timed out\n", false);
+        closeUp();
+        return Outcome::kClose;
+      }
+      const bool body_failed =
+          ec == std::errc::operation_canceled && body.finished.load(std::memory_order_acquire);
+      if (!head_sent && !body_failed) {
         health.report(e, proxy::health::UpstreamResult::kGatewayFailure);
+        // A reset before any response byte: an idempotent request (no body, so no body
+        // Task) may go to another endpoint.
         if (!got_bytes && !isTimeout(ec) &&
             retryAfter(proxy::resilience::RetryPolicy::Failure::kReset, 0)) {
+          up.close();
           excluded = e;
           retry = true;
           break;
         }
       }
-      if (!head_sent) {
+      if (body_failed) {
+        // The body Task failed and woke us: answer for the client's fault.
+        if (!head_sent && body.result == BodyResult::kBadRequest) {
+          respondError(body_error_.status, body_error_.reason, false);
+        } else if (!head_sent && body.result == BodyResult::kClientTimeout) {
+          respondError(408, "request body timed out\n", false);
+        }
+      } else if (!head_sent) {
         respondError(isTimeout(ec) ? 504 : 502,
                      isTimeout(ec) ? "upstream response timed out\n"
                                    : "upstream closed the connection\n",
                      req.method == Method::kHead);
       }
+      closeUp();
       return Outcome::kClose;
     }
     if (retry) continue;
+    // A bodiless response (204, 304, HEAD, Content-Length: 0) ends with its head.
+    if (!flushHeldHead()) {
+      closeUp();
+      return Outcome::kClose;
+    }
+    if (body.running) {
+      // The response is complete. Normally the body was all sent before it (its
+      // Task's last write may still be returning: let it finish); otherwise the
+      // upstream answered early, and the rest of the body will never be read, so
+      // neither connection can be reused.
+      for (int i = 0; i < 64 && !body.finished.load(std::memory_order_acquire); i++) rt::yield();
+      const bool complete =
+          body.finished.load(std::memory_order_acquire) && body.result == BodyResult::kComplete;
+      stopBody();
+      if (complete) {
+        request_parsed = true;
+      } else {
+        client_keep = false;
+        upstream_reusable = false;
+      }
+    }
 
     if (tunnel) {
       // Upgraded (101, or CONNECT 2xx): raw bytes both ways until either
@@ -842,12 +1041,12 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       done.add(1);
       const Ns idle = listener_.timeouts.idle;
       rt::go([&] {
-        pump(up, client_, bufs_.up, cap_, idle);
+        pump(up, client_, bufs_.up, up_cap_, idle);
         done.done();
       });
       pump(client_, up, bufs_.in, cap_, idle);
       done.wait();
-      up.close();
+      closeUp();
       return Outcome::kClose;
     }
     if (request_upgraded) rp.resumeAfterDeclinedUpgrade();
@@ -863,7 +1062,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
           now_worker, static_cast<int64_t>(back.size()) - static_cast<int64_t>(before), -1);
       active_guard.counted = false;
     } else {
-      up.close();
+      closeUp();
     }
     return client_keep ? Outcome::kKeepAlive : Outcome::kClose;
   }
@@ -877,7 +1076,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
 
 ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandle> listener,
                                    TcpConn conn)
-    : server_(server), listener_(std::move(listener)), conn_(std::move(conn)) {
+    : server_(server), listener_(std::move(listener)), conn_(Stream(std::move(conn))) {
   rt::net::Address peer = conn_.peerAddress();
   const void* addr = nullptr;
   if (peer.family() == AF_INET) {
@@ -1008,8 +1207,8 @@ void ClientConnection::goIdle(Ns idle_timeout) {
   state_.store(kIdle, std::memory_order_release);
 }
 
-bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, size_t* begin,
-                                       size_t* end) {
+bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, bool exact,
+                                       size_t* begin, size_t* end) {
   namespace pp = proxy::proxy_protocol;
   const Deadline deadline = after(timeout);
   size_t have = 0;
@@ -1018,7 +1217,21 @@ bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, size_t
   while (have < cap) {
     std::error_code ec;
     conn_.setReadDeadline(deadline);
-    const size_t n = conn_.read(buf + have, cap - have, ec);
+    // `exact` (a TLS listener): the bytes after the header are the TLS handshake's and
+    // must stay in the socket, so never read past the header: a v2 header's length is
+    // known after 16 bytes; a v1 header is read a byte at a time (at most 107).
+    size_t want = cap - have;
+    if (exact) {
+      want = 1;
+      if (have >= 16 && static_cast<uint8_t>(buf[0]) == 0x0D) {
+        want = 16 + ((static_cast<size_t>(static_cast<uint8_t>(buf[14])) << 8) |
+                     static_cast<uint8_t>(buf[15])) - have;
+        if (want == 0 || want > cap - have) want = 1;
+      } else if (static_cast<uint8_t>(buf[0]) == 0x0D || have == 0) {
+        want = have == 0 ? 1 : 16 - have;
+      }
+    }
+    const size_t n = conn_.read(buf + have, want, ec);
     if (ec) return false;
     have += n;
     const pp::Result r =
@@ -1040,12 +1253,37 @@ bool ClientConnection::readProxyHeader(char* buf, size_t cap, Ns timeout, size_t
   return false;
 }
 
+bool ClientConnection::handshake(const ProxyState& state, size_t listener_index,
+                                 const config::ListenerConfig& lc) {
+  handshake_done_ = true;
+  if (!lc.tls) return true;
+  const tls::ServerContext* ctx = state.listener_tls[listener_index].get();
+  SSL* ssl = ctx != nullptr ? ctx->newSession() : nullptr;
+  using proxy::metrics::TlsHandshakeResult;
+  TlsHandshakeResult result = TlsHandshakeResult::kFailure;
+  if (ssl != nullptr) {
+    conn_.startTls(ssl);
+    // Bounded like a request head: a client that stalls mid-handshake is a slowloris.
+    conn_.setDeadline(after(lc.timeouts.header_read));
+    const std::error_code ec = conn_.handshake();
+    if (!ec) {
+      result = conn_.resumed() ? TlsHandshakeResult::kResumed : TlsHandshakeResult::kSuccess;
+    } else if (isTimeout(ec)) {
+      result = TlsHandshakeResult::kTimeout;
+    } else if (isEof(ec) || ec == std::errc::connection_reset) {
+      result = TlsHandshakeResult::kClosed;
+    }
+  }
+  if (state.stats != nullptr) state.stats->tlsHandshake(rt::current_worker(), listener_index, result);
+  return result == TlsHandshakeResult::kSuccess || result == TlsHandshakeResult::kResumed;
+}
+
 void ClientConnection::serve() {
   rt::track_sched_delay(true);
   bool may_idle = false;
   Ns idle{0};
   {
-    Buffers bufs(server_->buffers());
+    Buffers bufs(server_->buffers(), server_->upstreamBuffers());
     size_t pending_begin = 0, pending_end = 0;
     for (bool continuing = false;; continuing = true) {
       // The generation first: a reload in between costs one more round.
@@ -1062,10 +1300,11 @@ void ClientConnection::serve() {
         proxy_header_read_ = true;
         if (lc.proxy_protocol &&
             !readProxyHeader(bufs.in, server_->buffers().bufferSize(), lc.timeouts.header_read,
-                             &pending_begin, &pending_end)) {
+                             lc.tls.has_value(), &pending_begin, &pending_end)) {
           break;  // no valid PROXY header: close without a word, as HAProxy does
         }
       }
+      if (!handshake_done_ && !handshake(*state, li, lc)) break;
       Exchange ex(*server_, *state, generation, lc, li, conn_, clientIp(), client_addresses_,
                   bufs, continuing,
                   pending_begin, pending_end);

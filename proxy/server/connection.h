@@ -34,7 +34,9 @@
 #include <string_view>
 
 #include "proxy/http/proxy_protocol/parser.h"
+#include "config/config.h"
 #include "proxy/metrics/proxy_stats.h"
+#include "proxy/transport/stream.h"
 #include "runtime/net/net.h"
 #include "runtime/runtime.h"
 
@@ -42,6 +44,7 @@ namespace switchyard::server {
 
 class Server;
 struct ListenerHandle;
+struct ProxyState;
 
 class ClientConnection {
  public:
@@ -72,6 +75,10 @@ class ClientConnection {
   static void onIdleTimeout(void* self);
 
   void serve();
+  // The TLS handshake of a TLS listener's connection, once, before its first request
+  // (counted in the snapshot's stats). False: close the connection.
+  bool handshake(const ProxyState& state, size_t listener_index,
+                 const config::ListenerConfig& lc);
   void goIdle(std::chrono::nanoseconds idle_timeout);
   void armIdleTimer(std::chrono::nanoseconds delay);
   void closeAndRelease();
@@ -79,13 +86,15 @@ class ClientConnection {
   // [[listener]] proxy_protocol: reads the PROXY header at the start of the connection
   // into `buf` and takes the client address from it. On success the bytes after the
   // header are buf[*begin, *end). False: malformed, too slow or closed; close.
-  bool readProxyHeader(char* buf, size_t cap, std::chrono::nanoseconds timeout, size_t* begin,
-                       size_t* end);
+  // `exact`: read no byte past the header (a TLS listener: the handshake follows).
+  bool readProxyHeader(char* buf, size_t cap, std::chrono::nanoseconds timeout, bool exact,
+                       size_t* begin, size_t* end);
   std::string_view clientIp() const { return {client_ip_, client_ip_len_}; }
 
   Server* server_;
   std::shared_ptr<ListenerHandle> listener_;
-  rt::net::TcpConn conn_;
+  transport::Stream conn_;
+  bool handshake_done_ = false;
   char client_ip_[48] = {};
   uint8_t client_ip_len_ = 0;
   bool proxy_header_read_ = false;  // the first activation handled the PROXY header

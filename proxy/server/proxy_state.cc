@@ -14,7 +14,13 @@ ClusterRuntime::ClusterRuntime(const config::ClusterConfig& config,
       retry_budget_(config.retry.budget_percent, config.retry.min_retry_concurrency),
       limits_(config.limits),
       addresses_(std::make_shared<proxy::dns::EndpointAddresses>(config.endpoints,
-                                                                 config.dns_refresh)) {}
+                                                                 config.dns_refresh)) {
+  for (const config::HostPort& endpoint : config_.endpoints) {
+    numeric_addresses_.push_back(endpoint.kind == config::HostKind::kName
+                                     ? std::nullopt
+                                     : rt::net::Address::parse(endpoint.toString()));
+  }
+}
 
 ClusterRuntime::~ClusterRuntime() {
   // Runs in whichever Task drops the snapshot last: report from that
@@ -42,8 +48,23 @@ upstream::IdlePool& ClusterRuntime::pool(int worker, size_t endpoint) const {
   return wp.by_endpoint[endpoint];
 }
 
+const ClusterRuntime* ProxyState::findCluster(std::string_view name) const {
+  for (const auto& c : clusters) {
+    if (c->config().name == name) return c.get();
+  }
+  return nullptr;
+}
+
+const tls::ServerContext* ProxyState::findListenerTls(std::string_view name) const {
+  for (size_t i = 0; i < config->listeners.size() && i < listener_tls.size(); i++) {
+    if (config->listeners[i].name == name) return listener_tls[i].get();
+  }
+  return nullptr;
+}
+
 std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Config> config,
-                                              const ProxyState* previous) {
+                                              const ProxyState* previous,
+                                              std::vector<std::string>* tls_errors) {
   auto state = std::make_shared<ProxyState>();
   state->config = std::move(config);
   state->router = proxy::Router::build(*state->config);
@@ -63,6 +84,39 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
       }
     }
     state->clusters.push_back(std::move(cluster));
+    if (cc.tls) {
+      std::string error;
+      std::shared_ptr<const tls::ClientContext> ctx = tls::ClientContext::build(*cc.tls, error);
+      if (ctx == nullptr) {
+        const ClusterRuntime* old = previous != nullptr ? previous->findCluster(cc.name) : nullptr;
+        if (old != nullptr && old->tls() != nullptr) ctx = old->tlsShared();
+        if (tls_errors != nullptr) {
+          tls_errors->push_back("cluster \"" + cc.name + "\" tls: " + error +
+                                (ctx ? "; keeping the previous TLS settings"
+                                     : "; requests to it fail with 502"));
+        }
+      }
+      state->clusters.back()->setTls(std::move(ctx));
+    }
+  }
+  for (const config::ListenerConfig& lc : state->config->listeners) {
+    std::shared_ptr<const tls::ServerContext> ctx;
+    if (lc.tls) {
+      const tls::ServerContext* old = previous != nullptr ? previous->findListenerTls(lc.name) : nullptr;
+      std::string error;
+      ctx = tls::ServerContext::build(*lc.tls, old != nullptr ? old->ticketKeys() : nullptr, error);
+      if (ctx == nullptr) {
+        for (size_t i = 0; old != nullptr && i < previous->config->listeners.size(); i++) {
+          if (previous->config->listeners[i].name == lc.name) ctx = previous->listener_tls[i];
+        }
+        if (tls_errors != nullptr) {
+          tls_errors->push_back("listener \"" + lc.name + "\" tls: " + error +
+                                (ctx ? "; keeping the previous certificates"
+                                     : "; its connections are closed"));
+        }
+      }
+    }
+    state->listener_tls.push_back(std::move(ctx));
   }
   return state;
 }
@@ -79,6 +133,23 @@ void ProxyState::stopClusterTasks() const {
     cluster->health().stop();
     cluster->addresses().stop();
   }
+}
+
+std::vector<std::string> checkTlsFiles(const config::Config& config) {
+  std::vector<std::string> errors;
+  for (const config::ListenerConfig& lc : config.listeners) {
+    std::string error;
+    if (lc.tls && tls::ServerContext::build(*lc.tls, nullptr, error) == nullptr) {
+      errors.push_back("listener \"" + lc.name + "\" tls: " + error);
+    }
+  }
+  for (const config::ClusterConfig& cc : config.clusters) {
+    std::string error;
+    if (cc.tls && tls::ClientContext::build(*cc.tls, error) == nullptr) {
+      errors.push_back("cluster \"" + cc.name + "\" tls: " + error);
+    }
+  }
+  return errors;
 }
 
 }  // namespace switchyard::server

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.h"
@@ -22,6 +23,8 @@
 #include "proxy/resilience/cluster_limits.h"
 #include "proxy/resilience/retry_budget.h"
 #include "proxy/router/router.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/server_context.h"
 #include "proxy/upstream/idle_pool.h"
 #include "runtime/net/net.h"
 #include "runtime/sync/sync.h"
@@ -43,6 +46,13 @@ class ClusterRuntime {
   proxy::resilience::ClusterLimits& limits() const { return limits_; }
   // Where each endpoint is (host names re-resolved every dns_refresh); connects go here.
   proxy::dns::EndpointAddresses& addresses() const { return *addresses_; }
+  // TLS towards the endpoints; null for plain TCP. A TLS cluster whose files could not
+  // be read at start has none either (the proxy then refuses to start), and after a
+  // failed reload keeps the previous snapshot's.
+  const tls::ClientContext* tls() const { return tls_.get(); }
+  bool wantsTls() const { return config_.tls.has_value(); }
+  void setTls(std::shared_ptr<const tls::ClientContext> tls) { tls_ = std::move(tls); }
+  const std::shared_ptr<const tls::ClientContext>& tlsShared() const { return tls_; }
 
   // The snapshot's counters and this cluster's index in them, for the
   // upstream_connections{cluster,state} gauge. The cluster keeps its own
@@ -64,6 +74,13 @@ class ClusterRuntime {
       stats_->upstreamConnections(worker, index_, idle_delta, active_delta);
     }
   }
+  // An IP endpoint's socket address, parsed once here so that connecting formats,
+  // resolves and allocates nothing; null for a name (resolved at connect time).
+  const rt::net::Address* numericAddress(size_t endpoint) const {
+    return endpoint < numeric_addresses_.size() && numeric_addresses_[endpoint]
+               ? &*numeric_addresses_[endpoint]
+               : nullptr;
+  }
   // This worker's idle pool for `endpoint` (created on first use by the
   // worker itself; only Tasks on that worker touch it).
   upstream::IdlePool& pool(int worker, size_t endpoint) const;
@@ -78,6 +95,8 @@ class ClusterRuntime {
   mutable proxy::resilience::RetryBudget retry_budget_;
   mutable proxy::resilience::ClusterLimits limits_;
   std::shared_ptr<proxy::dns::EndpointAddresses> addresses_;
+  std::shared_ptr<const tls::ClientContext> tls_;
+  std::vector<std::optional<rt::net::Address>> numeric_addresses_;  // Config::endpoints order
   std::shared_ptr<proxy::metrics::ProxyStats> stats_;
   size_t index_ = 0;
   mutable LazyPerWorker<WorkerPools, kMaxWorkers> pools_;
@@ -94,6 +113,10 @@ struct ProxyState {
   // snapshot (by handle identity: names and settings may change on reload).
   std::vector<std::pair<const void*, size_t>> listener_slots;
 
+  // By name, for carrying state over a reload (linear: reloads only).
+  const ClusterRuntime* findCluster(std::string_view name) const;
+  const tls::ServerContext* findListenerTls(std::string_view name) const;
+
   // Config::listeners index for a listener handle, or SIZE_MAX when this
   // snapshot no longer has it.
   size_t listenerSlot(const void* handle) const {
@@ -105,14 +128,25 @@ struct ProxyState {
 
   // The background Tasks of every cluster (health checkers, DNS refreshers): started
   // when the snapshot is published, stopped when the next one replaces it (or the server
-  // goes away). From a Task.
-  // `tasks` counts them, for the server to wait on at shutdown.
+  // goes away). From a Task. `tasks` counts them, for the server to wait on at shutdown.
   void startClusterTasks(rt::WaitGroup* tasks) const;
   void stopClusterTasks() const;
 
-  // Builds the state; `previous` lets endpoint health carry over a reload.
+  // TLS of each Config::listeners entry (same order); null for plain HTTP, and for a
+  // TLS listener whose certificates never loaded (its connections are closed at once).
+  std::vector<std::shared_ptr<const tls::ServerContext>> listener_tls;
+
+  // Builds the state; `previous` lets endpoint health, ticket keys and (when new files
+  // fail to load) TLS contexts carry over a reload. Certificate, key and CA files are
+  // read here; each failure appends a line naming the listener or cluster, the file and
+  // the reason to `tls_errors`.
   static std::shared_ptr<ProxyState> build(std::shared_ptr<const config::Config> config,
-                                           const ProxyState* previous);
+                                           const ProxyState* previous,
+                                           std::vector<std::string>* tls_errors = nullptr);
 };
+
+// Reads every certificate, key and CA file the config names (switchyard --check),
+// returning one line per problem, as ProxyState::build reports them.
+std::vector<std::string> checkTlsFiles(const config::Config& config);
 
 }  // namespace switchyard::server

@@ -60,6 +60,13 @@ class Server {
   }
   log::AccessLog* accessLog() const { return access_log_; }
 
+  // Where a listener's socket comes from before bind() is tried: an
+  // inherited socket (systemd socket activation, a binary upgrade) for the
+  // listener's name and configured address, as an fd that becomes ours, or
+  // -1 to bind. Set before start(); also consulted by reloads.
+  using SocketSource = std::function<int(const std::string& name, const std::string& address)>;
+  void setSocketSource(SocketSource source) { socket_source_ = std::move(source); }
+
   // Binds every listener and starts accepting. On error, nothing is left
   // bound and the error names the listener.
   std::error_code start(std::string& error_text);
@@ -79,13 +86,17 @@ class Server {
   // Bumped by every publish: a connection compares it between requests to
   // pick up a reload without taking the lock each time.
   uint64_t stateGeneration() const { return generation_.load(std::memory_order_acquire); }
-  BufferPool& buffers() { return buffers_; }
+  BufferPool& buffers() { return buffers_; }                    // client bytes, heads
+  BufferPool& upstreamBuffers() { return upstream_buffers_; }  // upstream responses
 
   // [overload]: true while new requests are shed (503) because the runtime's scheduling
   // latency stayed above the threshold. One relaxed load per request.
   bool overloaded() const { return overloaded_.value.load(std::memory_order_relaxed); }
 
   std::vector<std::pair<std::string, rt::net::Address>> boundListeners() const;
+  // (listener name, listening fd) of every open listener, for a binary
+  // upgrade to pass on. The fds stay owned by the server.
+  std::vector<std::pair<std::string, int>> listenerFds() const;
   // /readyz: listeners bound, not draining, and every cluster has at least
   // one endpoint its balancer considers healthy. Returns why not in `why`.
   bool ready(std::string& why) const;
@@ -98,6 +109,7 @@ class Server {
  private:
   std::error_code startListener(const config::ListenerConfig& lc,
                                 std::shared_ptr<ListenerHandle>& out, std::string& error_text);
+  void startAccepting(const std::shared_ptr<ListenerHandle>& h);
   void stopListener(ListenerHandle& l);
   static void acceptLoop(Server* server, std::shared_ptr<ListenerHandle> l);
   void publish(std::shared_ptr<ProxyState> state,
@@ -106,7 +118,9 @@ class Server {
   void overloadLoop();
 
   BufferPool buffers_;
+  BufferPool upstream_buffers_;
   StatsPublisher publish_stats_;
+  SocketSource socket_source_;
   log::AccessLog* access_log_ = nullptr;
   std::shared_ptr<const config::Config> initial_;
   mutable std::mutex state_mu_;

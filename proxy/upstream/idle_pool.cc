@@ -11,7 +11,7 @@ IdlePool::IdlePool(size_t max_idle, std::chrono::nanoseconds idle_timeout)
   entries_.reserve(max_idle_);
 }
 
-bool IdlePool::peerClosed(const rt::net::TcpConn& conn) {
+bool IdlePool::peerClosed(const transport::Stream& conn) {
   char byte;
   const ssize_t n = ::recv(conn.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return true;   // FIN: the upstream closed it while idle
@@ -19,7 +19,7 @@ bool IdlePool::peerClosed(const rt::net::TcpConn& conn) {
   return errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
-rt::net::TcpConn IdlePool::take(int64_t now_ns) {
+transport::Stream IdlePool::take(int64_t now_ns) {
   while (!entries_.empty()) {
     Entry e = std::move(entries_.back());
     entries_.pop_back();
@@ -33,7 +33,7 @@ rt::net::TcpConn IdlePool::take(int64_t now_ns) {
   return {};
 }
 
-void IdlePool::put(rt::net::TcpConn&& conn, int64_t now_ns) {
+void IdlePool::put(transport::Stream&& conn, int64_t now_ns) {
   if (max_idle_ == 0) {
     conn.close();
     return;

@@ -10,7 +10,8 @@
 // reused, surplus cold ones age out. A connection idle longer than
 // idle_timeout is closed instead of handed out, and so is one idle for at
 // least kPeekAfterIdle that the upstream already closed (a non-blocking
-// peek sees EOF or stray bytes). Fresher connections skip the peek, a
+// peek sees EOF or stray bytes; for TLS a close_notify alert is such bytes). Fresher
+// connections skip the peek, a
 // syscall per request on a busy proxy: upstreams close idle connections
 // after seconds, not milliseconds, and the caller retries once on a fresh
 // connection when a reused one fails before any response byte arrived (the
@@ -22,7 +23,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/net/net.h"
+#include "proxy/transport/stream.h"
 
 namespace switchyard::upstream {
 
@@ -32,10 +33,10 @@ class IdlePool {
 
   IdlePool(size_t max_idle, std::chrono::nanoseconds idle_timeout);
 
-  // A live idle connection, or an invalid TcpConn when there is none.
-  rt::net::TcpConn take(int64_t now_ns);
+  // A live idle connection, or an invalid Stream when there is none.
+  transport::Stream take(int64_t now_ns);
   // Parks `conn` for reuse; closes the oldest when the pool is full.
-  void put(rt::net::TcpConn&& conn, int64_t now_ns);
+  void put(transport::Stream&& conn, int64_t now_ns);
   // Closes every connection idle past the timeout; returns how many.
   size_t expire(int64_t now_ns);
   void closeAll();
@@ -44,10 +45,10 @@ class IdlePool {
 
  private:
   struct Entry {
-    rt::net::TcpConn conn;
+    transport::Stream conn;
     int64_t idle_since_ns = 0;
   };
-  static bool peerClosed(const rt::net::TcpConn& conn);
+  static bool peerClosed(const transport::Stream& conn);
 
   const size_t max_idle_;
   const int64_t idle_timeout_ns_;

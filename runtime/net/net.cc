@@ -56,6 +56,13 @@ class NetCategory final : public std::error_category {
 
 std::error_code canceled() { return std::make_error_code(std::errc::operation_canceled); }
 std::error_code badFd() { return std::make_error_code(std::errc::bad_file_descriptor); }
+// Why no operation may start on a socket: closed, or interrupt()ed (which is final,
+// as Go's prepareRead). Empty when it may.
+std::error_code unusable(int fd, const PollDesc* pd) {
+  if (fd < 0) return badFd();
+  if (detail::interrupted(pd)) return canceled();
+  return {};
+}
 std::error_code lastErrno() { return detail::errnoCode(errno); }
 
 std::error_code setNonBlocking(int fd) {
@@ -323,16 +330,8 @@ TcpConn TcpConn::adopt(int fd, std::error_code& ec) {
 }
 
 size_t TcpConn::read(void* buf, size_t n, std::error_code& ec) {
-  ec.clear();
-  if (fd_ < 0) {
-    ec = badFd();
-    return 0;
-  }
+  if ((ec = unusable(fd_, pd_))) return 0;
   if (n == 0) return 0;
-  if (detail::interrupted(pd_)) {
-    ec = canceled();
-    return 0;
-  }
   for (;;) {
     // Queue empty at the last look: wait for an edge before reading (see
     // the top of this file).
@@ -358,16 +357,64 @@ size_t TcpConn::read(void* buf, size_t n, std::error_code& ec) {
   }
 }
 
+size_t TcpConn::tryRead(void* buf, size_t n, std::error_code& ec) {
+  if ((ec = unusable(fd_, pd_))) return 0;
+  if (n == 0) return 0;
+  if (read_drained_) {
+    ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+    return 0;
+  }
+  for (;;) {
+    int inq = -1;
+    const ssize_t r = recvWithInq(fd_, buf, n, inq);
+    if (r > 0) {
+      read_drained_ = inq == 0;
+      return static_cast<size_t>(r);
+    }
+    if (r == 0) {
+      ec = make_error_code(errc::eof);
+      return 0;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      read_drained_ = true;
+      ec = std::make_error_code(std::errc::resource_unavailable_try_again);
+      return 0;
+    }
+    ec = detail::errnoCode(e);
+    return 0;
+  }
+}
+
+size_t TcpConn::tryWrite(const void* buf, size_t n, std::error_code& ec) {
+  if ((ec = unusable(fd_, pd_))) return 0;
+  for (;;) {
+    const ssize_t r = sysSend(fd_, buf, n);
+    if (r >= 0) return static_cast<size_t>(r);
+    const int e = errno;
+    if (e == EINTR) continue;
+    ec = e == EAGAIN || e == EWOULDBLOCK
+             ? std::make_error_code(std::errc::resource_unavailable_try_again)
+             : detail::errnoCode(e);
+    return 0;
+  }
+}
+
+std::error_code TcpConn::waitReadable() {
+  if (std::error_code ec = unusable(fd_, pd_)) return ec;
+  if (std::error_code ec = detail::waitFd(pd_, IoMode::kRead, read_deadline_)) return ec;
+  read_drained_ = false;  // an edge came: the next tryRead pays the syscall
+  return {};
+}
+
+std::error_code TcpConn::waitWritable() {
+  if (std::error_code ec = unusable(fd_, pd_)) return ec;
+  return detail::waitFd(pd_, IoMode::kWrite, write_deadline_);
+}
+
 size_t TcpConn::write(const void* buf, size_t n, std::error_code& ec) {
-  ec.clear();
-  if (fd_ < 0) {
-    ec = badFd();
-    return 0;
-  }
-  if (detail::interrupted(pd_)) {
-    ec = canceled();
-    return 0;
-  }
+  if ((ec = unusable(fd_, pd_))) return 0;
   const char* p = static_cast<const char*>(buf);
   size_t done = 0;
   while (done < n) {
@@ -394,15 +441,7 @@ size_t TcpConn::writev(const iovec* iov, int iovcnt, std::error_code& ec) {
   // the stack, so a gathering write allocates nothing whatever iovcnt is;
   // more entries than kBatch just take more than one sendmsg.
   constexpr int kBatch = 64;
-  ec.clear();
-  if (fd_ < 0) {
-    ec = badFd();
-    return 0;
-  }
-  if (detail::interrupted(pd_)) {
-    ec = canceled();
-    return 0;
-  }
+  if ((ec = unusable(fd_, pd_))) return 0;
   size_t done = 0;
   int i = 0;       // first entry not fully sent
   size_t off = 0;  // bytes of iov[i] already sent

@@ -99,6 +99,20 @@ class TcpConn {
   // Writes all the iovecs' bytes, gathering (writev).
   size_t writev(const iovec* iov, int iovcnt, std::error_code& ec);
 
+  // For protocol layers that drive the socket themselves (TLS): one
+  // attempt that never parks. tryRead returns the count (> 0) or sets ec:
+  // eof, std::errc::resource_unavailable_try_again when the receive queue
+  // is empty (known from TCP_INQ without a syscall, as read() knows it), or
+  // the error. tryWrite returns the count sent (maybe short), or 0 with ec
+  // set (resource_unavailable_try_again when the send buffer is full).
+  size_t tryRead(void* buf, size_t n, std::error_code& ec);
+  size_t tryWrite(const void* buf, size_t n, std::error_code& ec);
+  // Park until the socket is readable (writable), the read (write)
+  // deadline passes, or interrupt(). A readiness wake-up is not a promise
+  // of bytes: the caller retries and may wait again.
+  std::error_code waitReadable();
+  std::error_code waitWritable();
+
   // Deadlines for subsequent reads / writes.
   void setReadDeadline(Deadline d) { read_deadline_ = d; }
   void setWriteDeadline(Deadline d) { write_deadline_ = d; }

@@ -4,159 +4,23 @@
 // its log line), reloaded by SIGHUP (a valid file changes the answer, an
 // invalid one keeps the running config) and stopped by SIGTERM (exit 0
 // within a few seconds). Only processes started here are signalled, by pid.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/integration/origin.h"
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdlib>
-#include <fstream>
-#include <mutex>
 #include <regex>
 #include <thread>
 
 #include "tests/integration/http_wire.h"
+#include "tests/integration/process.h"
 #include "tests/integration/proxy_harness.h"
-
-extern char** environ;
+#include "tests/tls/test_pki.h"
 
 namespace switchyard::itest {
 namespace {
-
-// The binary, through the runfiles tree (the test's working directory).
-constexpr const char* kBinary = "proxy/switchyard";
-
-std::string tempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
-
-void writeFile(const std::string& path, const std::string& text) {
-  // Write then rename, as an operator's editor or config management would:
-  // a SIGHUP never sees half a file.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
-}
-
-// A child process with its stdout and stderr captured by reader threads.
-class Process {
- public:
-  explicit Process(std::vector<std::string> args) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    std::vector<char*> argv;
-    args.insert(args.begin(), kBinary);
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, kBinary, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_reader_ = std::thread([this, fd = out[0]] { drain(fd, out_); });
-    err_reader_ = std::thread([this, fd = err[0]] { drain(fd, err_); });
-  }
-
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);  // only the child this object started
-      wait(patience(5s));
-    }
-    if (out_reader_.joinable()) out_reader_.join();
-    if (err_reader_.joinable()) err_reader_.join();
-  }
-
-  bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-  void signal(int sig) {
-    if (pid_ > 0 && !exited_) ::kill(pid_, sig);
-  }
-
-  // Waits for the exit; returns the exit status, or -1 on timeout or when
-  // killed by a signal.
-  int wait(Ms timeout) {
-    if (exited_) return status_;
-    const auto end = Clock::now() + timeout;
-    for (;;) {
-      int raw = 0;
-      pid_t r = ::waitpid(pid_, &raw, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-        // Everything it wrote is in the pipes: read it all before anyone
-        // looks at out() or err().
-        if (out_reader_.joinable()) out_reader_.join();
-        if (err_reader_.joinable()) err_reader_.join();
-        return status_;
-      }
-      if (Clock::now() >= end) return -1;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  std::string out() {
-    std::lock_guard<std::mutex> l(mu_);
-    return out_;
-  }
-  std::string err() {
-    std::lock_guard<std::mutex> l(mu_);
-    return err_;
-  }
-
-  // Waits until stderr matches `re`; returns the match's first group.
-  std::optional<std::string> waitForErr(const std::regex& re, Ms timeout) {
-    std::unique_lock<std::mutex> l(mu_);
-    std::smatch m;
-    if (cv_.wait_for(l, timeout, [&] { return std::regex_search(err_, m, re); })) {
-      return m.size() > 1 ? m[1].str() : m[0].str();
-    }
-    return std::nullopt;
-  }
-  // Number of times `needle` occurs in stderr so far.
-  size_t errCount(const std::string& needle) {
-    std::lock_guard<std::mutex> l(mu_);
-    size_t n = 0;
-    for (size_t at = err_.find(needle); at != std::string::npos; at = err_.find(needle, at + 1)) n++;
-    return n;
-  }
-
- private:
-  void drain(int fd, std::string& into) {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      std::lock_guard<std::mutex> l(mu_);
-      into.append(buf, static_cast<size_t>(n));
-      cv_.notify_all();
-    }
-    ::close(fd);
-  }
-
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = -1;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string out_;  // guarded by mu_
-  std::string err_;  // guarded by mu_
-  std::thread out_reader_;
-  std::thread err_reader_;
-};
 
 constexpr std::string_view kServeConfig = R"toml([admin]
 address = "127.0.0.1:0"
@@ -226,10 +90,8 @@ TEST(BinaryTest, ServesReloadsOnSighupAndDrainsOnSigterm) {
   writeFile(path, fill(std::string(kServeConfig), {{"BODY", "first"}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  std::optional<std::string> port_text =
-      p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
 
   Client kept(port);  // a keep-alive connection across every step below
   EXPECT_EQ(kept.get("/").body, "first");
@@ -314,13 +176,10 @@ TEST(BinaryTest, MetricsCountRequestsAndFollowReloads) {
   writeFile(path, fill(std::string(kMetricsConfig), {{"WORKERS", "1"}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"),
-                                patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(admin_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
-  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
 
   const std::string ok_series =
       "switchyard_http_requests_total{listener=\"main\",route=\"hello\",cluster=\"\",code=\"2xx\"}";
@@ -389,13 +248,10 @@ TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
   writeFile(path, fill(std::string(kPoolConfig), {{"ORIGIN", origin.address()}}));
   Process p({"-c", path});
   ASSERT_TRUE(p.started());
-  auto port_text = p.waitForErr(std::regex(R"(listener "main" on 127\.0\.0\.1:(\d+))"),
-                                patience(10s));
-  ASSERT_TRUE(port_text) << p.err();
-  auto admin_text = p.waitForErr(std::regex(R"(admin on 127\.0\.0\.1:(\d+))"), patience(10s));
-  ASSERT_TRUE(admin_text) << p.err();
-  const auto port = static_cast<uint16_t>(std::stoi(*port_text));
-  const auto admin = static_cast<uint16_t>(std::stoi(*admin_text));
+  const uint16_t port = p.waitForPort("main", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
 
   Client c(port);
   for (int i = 0; i < 5; i++) EXPECT_EQ(c.get("/x").status, 200);
@@ -406,6 +262,103 @@ TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
   EXPECT_EQ(
       metricValue(text, "switchyard_upstream_connections{cluster=\"origin\",state=\"active\"}"), 0)
       << text;
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
+}
+
+}  // namespace
+}  // namespace switchyard::itest
+
+namespace switchyard::itest {
+namespace {
+
+constexpr std::string_view kTlsConfig = R"toml([admin]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[[listener]]
+name = "secure"
+address = "127.0.0.1:0"
+
+[listener.tls]
+certificates = [{ cert = "{CERT}", key = "{KEY}", server_names = ["a.test"] }]
+
+[[route]]
+name = "hello"
+direct_response = { status = 200, body = "over tls\n" }
+)toml";
+
+// Runs `openssl s_client` (Debian's openssl package) with `input` on stdin, bounded by
+// timeout(1); returns its stdout and stderr.
+std::string sClient(uint16_t port, const std::string& extra, const std::string& input) {
+  const std::string dir = tempPath("");
+  const std::string in = tempPath("s_client.in");
+  writeFile(in, input);
+  const std::string cmd = "timeout 10 openssl s_client -connect 127.0.0.1:" +
+                          std::to_string(port) + " " + extra + " -ign_eof < " + in + " 2>&1";
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
+// The real binary terminating TLS for `openssl s_client`, and counting handshakes
+// by result; --check reads the certificate files.
+TEST(BinaryTest, TerminatesTlsForOpensslSClientAndCountsHandshakes) {
+  if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl binary";
+  switchyard::testing::TestPki pki(tempPath("binary-pki"));
+  const auto cert = pki.issue("a", {"a.test"});
+  const std::string path = tempPath("tls.toml");
+  writeFile(path, fill(std::string(kTlsConfig), {{"CERT", cert.cert}, {"KEY", cert.key}}));
+
+  // --check loads the files: a key that does not exist is an error naming it.
+  const std::string broken = tempPath("tls-broken.toml");
+  writeFile(broken, fill(std::string(kTlsConfig), {{"CERT", cert.cert}, {"KEY", cert.key + ".gone"}}));
+  {
+    Process check({"--check", "-c", broken});
+    EXPECT_EQ(check.wait(patience(10s)), 1);
+    EXPECT_NE(check.err().find(cert.key + ".gone: No such file or directory"), std::string::npos)
+        << check.err();
+  }
+
+  Process p({"-c", path});
+  ASSERT_TRUE(p.started());
+  const uint16_t port = p.waitForPort("secure", patience(10s));
+  ASSERT_NE(port, 0) << p.err();
+  const uint16_t admin = p.waitForPort("admin", patience(10s));
+  ASSERT_NE(admin, 0) << p.err();
+
+  const std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+  const std::string out = sClient(port, "-servername a.test -tls1_3 -verify_return_error -CAfile " +
+                                            pki.caCert() + " -alpn http/1.1",
+                                  request);
+  EXPECT_NE(out.find("Verification: OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("ALPN protocol: http/1.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("over tls"), std::string::npos) << out;
+  // TLS 1.1 is refused.
+  const std::string old = sClient(port, "-tls1_1 -cipher DEFAULT@SECLEVEL=0", request);
+  EXPECT_EQ(old.find("HTTP/1.1"), std::string::npos) << old;
+  // Plain HTTP on the TLS port: closed, counted as a failed handshake.
+  {
+    Client plain(port);
+    ASSERT_TRUE(plain.send(request));
+    std::string got;
+    EXPECT_TRUE(plain.waitClosed(patience(5s), &got));
+    EXPECT_EQ(got.find("HTTP/"), std::string::npos);
+  }
+  const std::string metrics = scrape(admin);
+  EXPECT_EQ(metricValue(metrics, "switchyard_tls_handshakes_total{listener=\"secure\",result=\"success\"}"), 1)
+      << metrics;
+  EXPECT_EQ(metricValue(metrics, "switchyard_tls_handshakes_total{listener=\"secure\",result=\"failure\"}"), 2)
+      << metrics;
+
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
 }

@@ -4,6 +4,8 @@
 // framing. The proxy's buffers are 16 KiB (server.cc), so every one of
 // these streams; the two *Streams* tests show it: the far end receives the
 // start of a body while the near end has not sent the rest yet.
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -168,6 +170,83 @@ TEST(BodyTest, ResponseBodyStreamsToTheClient) {
   client_got_first_part = true;
   ASSERT_TRUE(c.stream().readExact(body.size() - got.size(), got));
   EXPECT_EQ(fnv1a(got), fnv1a(body));
+}
+
+// An upstream that answers before reading the body (413 here) is heard at once:
+// the proxy reads the response while it still streams the body, relays the 413, and
+// closes the client connection (the rest of the body will never be read). Before,
+// both sides waited on full socket buffers until the idle timeout and the client got
+// no answer.
+TEST(BodyTest, AnEarlyResponseArrivesWhileTheBodyIsStillBeingSent) {
+  std::atomic<bool> release{false};
+  Origin origin([&release](OriginConn& conn) {
+    std::string head;
+    if (!conn.stream.readHead(head)) return;
+    conn.send(makeResponse(413, "too large\n", {}, /*close=*/true));
+    // Hold the socket without reading (bounded), as a busy upstream would.
+    for (int i = 0; i < 500 && !release.load(); i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  ProxyHarness proxy(configFor(origin));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  const size_t total = 256u << 20;  // far more than every socket buffer in between
+  ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: " +
+                     std::to_string(total) + "\r\n\r\n"));
+  std::atomic<bool> stop_sending{false};
+  std::atomic<size_t> sent{0};
+  std::thread sender([&] {
+    const std::string chunk = patternBytes(64 * 1024, 3);
+    while (!stop_sending.load() && sent.load() < total) {
+      if (!c.send(chunk)) break;  // bounded by the socket's send timeout
+      sent += chunk.size();
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  Message m = c.response();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  stop_sending = true;
+  release = true;
+  ::shutdown(c.fd(), SHUT_RDWR);  // unblocks a sender stuck in send()
+  sender.join();
+  EXPECT_EQ(m.status, 413);
+  EXPECT_EQ(m.body, "too large\n");
+  EXPECT_LT(waited, patience(std::chrono::seconds(3)));
+  EXPECT_LT(sent.load(), total) << "the answer came before the body was sent";
+}
+
+// response_header counts from the end of the request: an upload that takes longer
+// than it (here 1 s of body against 300 ms) is not a slow upstream, even though the
+// response reader is already waiting while the body streams.
+TEST(BodyTest, ASlowUploadIsNotCutByTheResponseHeaderTimeout) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(fill(R"toml(
+[log]
+access = "off"
+[[listener]]
+name = "main"
+address = "127.0.0.1:0"
+[[route]]
+cluster = "origin"
+[[cluster]]
+name = "origin"
+endpoints = ["{ORIGIN}"]
+timeouts = { response_header = "300ms" }
+)toml",
+                          {{"ORIGIN", origin.address()}}));
+  ASSERT_TRUE(proxy.ok());
+  Client c(proxy.port());
+  const std::string body = patternBytes(10 * 1000, 5);
+  ASSERT_TRUE(c.send("POST /slow-upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  for (size_t at = 0; at < body.size(); at += 1000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(c.send(std::string_view(body).substr(at, 1000)));
+  }
+  Message m = c.response();
+  EXPECT_EQ(m.status, 200) << m.raw_head;
+  EXPECT_EQ(m.header("X-Request-Body-Hash"), hex(fnv1a(body)));
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ TEST(LoaderValid, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(config.log.access_target, AccessLogTarget::kStdout);
   EXPECT_EQ(config.log.access_format, AccessLogFormat::kJson);
   EXPECT_EQ(config.log.level, LogLevel::kInfo);
+  EXPECT_EQ(config.process.drain_timeout, seconds{30});
 
   ASSERT_EQ(config.listeners.size(), 1u);
   const ListenerConfig& listener = config.listeners[0];
@@ -98,7 +99,7 @@ address = "0.0.0.0:443"
 tls = { certificates = [
   { cert = "a.pem", key = "a.key", server_names = ["A.Example", "*.a.example"] },
   { cert = "b.pem", key = "b.key" },
-] }
+], min_version = "1.3", ciphers = "ECDHE-RSA-AES128-GCM-SHA256", ciphersuites = "TLS_AES_128_GCM_SHA256", session_tickets = false, session_ticket_rotation = "2h", session_cache_size = 0, session_timeout = "10m", client_ca = "ca.pem", client_verify = "optional" }
 limits = { max_connections = 5, max_header_bytes = 2048, max_body_bytes = "1MB" }
 timeouts = { header_read = "1s", idle = "1m30s", request = "2m" }
 
@@ -127,6 +128,7 @@ balancer = "consistent_hash"
 hash_key = "header:X-User"
 timeouts = { connect = "100ms", response_header = "0s", idle = "5s" }
 pool = { max_idle_per_worker = 0 }
+tls = { ca = "up-ca.pem", verify = false, server_name = "API.internal", min_version = "1.3", cert = "c.pem", key = "c.key" }
 )";
   const LoadResult result = load(text);
   ASSERT_TRUE(result.ok()) << result.errorReport();
@@ -156,6 +158,15 @@ pool = { max_idle_per_worker = 0 }
   EXPECT_EQ(tls.tls->certificates[0].server_names,
             (std::vector<std::string>{"a.example", "*.a.example"}));
   EXPECT_TRUE(tls.tls->certificates[1].server_names.empty());
+  EXPECT_EQ(tls.tls->min_version, TlsVersion::kTls13);
+  EXPECT_EQ(tls.tls->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+  EXPECT_EQ(tls.tls->ciphersuites, "TLS_AES_128_GCM_SHA256");
+  EXPECT_FALSE(tls.tls->session_tickets);
+  EXPECT_EQ(tls.tls->session_ticket_rotation, std::chrono::hours{2});
+  EXPECT_EQ(tls.tls->session_cache_size, 0u);
+  EXPECT_EQ(tls.tls->session_timeout, std::chrono::minutes{10});
+  EXPECT_EQ(tls.tls->client_ca, "ca.pem");
+  EXPECT_EQ(tls.tls->client_verify, ClientVerify::kOptional);
   EXPECT_EQ(tls.limits.max_connections, 5u);
   EXPECT_EQ(tls.limits.max_header_bytes, 2048u);
   EXPECT_EQ(tls.limits.max_body_bytes, 1'000'000u);
@@ -198,6 +209,14 @@ pool = { max_idle_per_worker = 0 }
                                    {"2001:db8::1", 8080, HostKind::kIpv6},
                                    {"svc.internal", 81, HostKind::kName}}));
   EXPECT_EQ(second.balancer, BalancerKind::kConsistentHash);
+  EXPECT_FALSE(config.clusters[0].tls.has_value());
+  ASSERT_TRUE(second.tls.has_value());
+  EXPECT_EQ(second.tls->ca, "up-ca.pem");
+  EXPECT_FALSE(second.tls->verify);
+  EXPECT_EQ(second.tls->server_name, "api.internal");
+  EXPECT_EQ(second.tls->min_version, TlsVersion::kTls13);
+  EXPECT_EQ(second.tls->cert_path, "c.pem");
+  EXPECT_EQ(second.tls->key_path, "c.key");
   EXPECT_EQ(second.hash_key.source, HashKey::Source::kHeader);
   EXPECT_EQ(second.hash_key.header, "X-User");
   EXPECT_EQ(second.timeouts.connect, milliseconds{100});
@@ -268,6 +287,18 @@ void expectSingleError(const InvalidCase& c) {
   EXPECT_EQ(error.column, c.column);
   EXPECT_EQ(error.key_path, c.key_path);
   EXPECT_EQ(error.message, c.message);
+}
+
+TEST(LoaderValid, ProcessDrainTimeout) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::chrono::nanoseconds>>{
+           {"[process]\ndrain_timeout = \"0s\"\n", seconds{0}},
+           {"[process]\ndrain_timeout = \"1500ms\"\n", milliseconds{1500}},
+           {"[process]\ndrain_timeout = \"1h\"\n", std::chrono::hours{1}},
+       }) {
+    const LoadResult result = load(withListener(text));
+    ASSERT_TRUE(result.ok()) << text << result.errorReport();
+    EXPECT_EQ(result.config()->process.drain_timeout, want) << text;
+  }
 }
 
 TEST(LoaderInvalid, RuntimeSection) {
@@ -377,6 +408,10 @@ TEST(LoaderInvalid, TopLevelAdminAndLog) {
        R"(expected "trace", "debug", "info", "warn" or "error", got "warning")"},
       {"log level typo", withListener("[log]\nlevel = \"inf\"\n"), 2, 9, "log.level",
        R"(expected "trace", "debug", "info", "warn" or "error", got "inf" (did you mean "info"?))"},
+      {"drain_timeout above an hour", withListener("[process]\ndrain_timeout = \"2h\"\n"), 2, 17,
+       "process.drain_timeout", R"(expected "0s" (off) or a duration in 1ms..1h, got "2h")"},
+      {"process unknown key", withListener("[process]\ndrain = \"1s\"\n"), 2, 1,
+       "process.drain", R"(unknown key "drain" in [process] (expected one of: drain_timeout))"},
       {"no listener at all", "[admin]\naddress = \"127.0.0.1:1\"\n", 0, 0, "listener",
        "at least one [[listener]] is required"},
       {"empty listener array", "listener = []\n", 1, 12, "listener",
@@ -447,6 +482,31 @@ TEST(LoaderInvalid, ListenerSection) {
                     "certificates = [{ cert = \"a\", key = \"b\", server_names = [\"a.*\"] }]\n"),
        5, 58, "listener[0].tls.certificates[0].server_names[0]",
        R"(expected a host name such as "api.example.com" or "*.example.com", got "a.*" ('*' is allowed only as the whole first label, as in "*.example.com"))"},
+      {"tls 1.0 is not offered",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nmin_version = \"1.0\"\n"),
+       6, 15, "listener[0].tls.min_version",
+       R"(expected "1.2" or "1.3", got "1.0" (did you mean "1.2"?))"},
+      {"cipher list OpenSSL rejects",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nciphers = \"NOT-A-CIPHER\"\n"),
+       6, 11, "listener[0].tls.ciphers",
+       R"(OpenSSL accepts no cipher from this list: "NOT-A-CIPHER")"},
+      {"tls 1.3 suite OpenSSL rejects",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nciphersuites = \"TLS_NOPE\"\n"),
+       6, 16, "listener[0].tls.ciphersuites",
+       R"(OpenSSL accepts none of these TLS 1.3 ciphersuites: "TLS_NOPE")"},
+      {"client_verify without client_ca",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nclient_verify = \"optional\"\n"),
+       6, 17, "listener[0].tls.client_verify",
+       "client_verify needs client_ca (the CAs to verify against)"},
+      {"ticket rotation too fast",
+       withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\n"
+                    "certificates = [{ cert = \"a\", key = \"a\" }]\nsession_ticket_rotation = \"1s\"\n"),
+       6, 27, "listener[0].tls.session_ticket_rotation",
+       R"(expected a duration in 1m..168h, got "1s")"},
       {"server name claimed twice",
        withListener("[[listener]]\nname = \"t\"\naddress = \"127.0.0.1:2\"\n[listener.tls]\ncertificates = [\n"
                     "  { cert = \"a\", key = \"a\", server_names = [\"x.example\"] },\n"
@@ -571,6 +631,20 @@ TEST(LoaderInvalid, ClusterSection) {
        "cluster[0].pool.max_idle_per_worker", "expected an integer in 0..65536, got -1"},
       {"pool not a table", cluster("endpoints = [\"a:1\"]\npool = 8"), 4, 8, "cluster[0].pool",
        "expected a table ([cluster.pool]), got integer 8"},
+      {"cluster tls not a table", cluster("endpoints = [\"a:1\"]\ntls = \"on\""), 4, 7,
+       "cluster[0].tls", R"(expected a table ([cluster.tls]), got string "on")"},
+      {"upstream tls misspelt key", cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nverfy = false"), 5, 1,
+       "cluster[0].tls.verfy", R"(unknown key "verfy" in [cluster.tls] (did you mean "verify"?))"},
+      {"upstream tls wildcard server name",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nserver_name = \"*.example.com\""), 5, 15,
+       "cluster[0].tls.server_name",
+       R"(expected a host name such as "api.example.com", got "*.example.com")"},
+      {"upstream tls cert without key",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\ncert = \"c.pem\""), 5, 8,
+       "cluster[0].tls.cert", "cert needs key (the client certificate's private key)"},
+      {"upstream tls version 1.1",
+       cluster("endpoints = [\"a:1\"]\n[cluster.tls]\nmin_version = \"1.1\""), 5, 15,
+       "cluster[0].tls.min_version", R"(expected "1.2" or "1.3", got "1.1" (did you mean "1.2"?))"},
       {"duplicate cluster name",
        cluster("endpoints = [\"a:1\"]\n[[cluster]]\nname = \"c\"\nendpoints = [\"b:1\"]"), 5, 8,
        "cluster[1].name", R"(cluster name "c" is already used by cluster[0] (line 2))"},
@@ -745,6 +819,15 @@ TEST(LoaderValid, PeakEwmaAndWeights) {
   EXPECT_EQ(c.weights, (std::vector<uint32_t>{1, 3}));
   EXPECT_EQ(c.ewma_decay, seconds{2});
   EXPECT_EQ(toString(c.balancer), "peak_ewma");
+}
+
+TEST(LoaderInvalid, HealthChecksOverTlsAreRefused) {
+  expectSingleError({"health check on a TLS cluster",
+                     withListener("[[cluster]]\nname = \"c\"\nendpoints = [\"a:1\"]\n"
+                                  "[cluster.tls]\nverify = false\n[cluster.health_check]\n"),
+                     6, 1, "cluster[0].health_check",
+                     "health checks over TLS are not supported yet: remove "
+                     "[cluster.health_check] or [cluster.tls]"});
 }
 
 TEST(LoaderInvalid, WeightsAndEwmaDecay) {
@@ -994,13 +1077,16 @@ TEST(LoaderFile, DeployExampleUsesEveryKey) {
   const std::vector<std::string> keys = {
       "workers", "cpu_affinity", "affinity_mode", "poller_handoff_interval", "netpoll_batch",
       "stack_size", "schedtrace", "scheddetail", "[admin]", "address", "[log]", "access",
-      "access_format", "level", "[[listener]]", "name", "[listener.tls]", "certificates",
+      "access_format", "level", "[process]", "drain_timeout", "[[listener]]", "name",
+      "[listener.tls]", "certificates",
       "cert", "key", "server_names", "[listener.limits]", "max_connections",
       "max_header_bytes", "max_body_bytes", "[listener.timeouts]", "header_read", "idle",
       "request", "[[route]]", "listener", "host", "path_prefix", "path_exact", "cluster",
       "direct_response", "status", "body", "[[cluster]]", "endpoints", "balancer", "hash_key",
       "[cluster.timeouts]", "connect", "response_header", "[cluster.pool]",
-      "max_idle_per_worker"};
+      "max_idle_per_worker", "min_version", "ciphers", "ciphersuites", "session_tickets",
+      "session_ticket_rotation", "session_cache_size", "session_timeout", "client_ca",
+      "client_verify", "[cluster.tls]", "ca", "verify", "server_name"};
   for (const std::string& key : keys) {
     // At the start of a line (a key or table header) or inside an inline table.
     const bool as_line = text.find("\n" + key + " ") != std::string::npos ||
@@ -1032,8 +1118,9 @@ TEST(LoaderFile, DeployExampleUsesEveryResilienceKey) {
         << key;
   }
   const ClusterConfig& api = result.config()->clusters[0];
-  ASSERT_TRUE(api.health_check.has_value());
-  EXPECT_EQ(api.health_check->path, "/healthz");
+  const ClusterConfig& statics = result.config()->clusters[1];
+  ASSERT_TRUE(statics.health_check.has_value());
+  EXPECT_EQ(statics.health_check->path, "/healthz");
   EXPECT_EQ(api.retry.on_statuses, std::vector<int>{503});
   EXPECT_EQ(api.limits.max_requests, 1024u);
 }

@@ -1,4 +1,5 @@
-// Options: the default worker count (affinity, cgroup v2 cpu.max) and
+// Options: the default worker count (affinity, cgroup v2 cpu.max, cgroup v1
+// CFS quota) and
 // SWITCHYARD_DEBUG parsing. Pure functions; no runtime.
 #include "runtime/options.h"
 
@@ -131,6 +132,99 @@ TEST_F(FakeCgroup, DefaultWorkersIsMinOfCpusAndQuota) {
   setLeaf("10000000 100000");  // 100 CPUs of quota: the CPU count limits
   EXPECT_EQ(rt::defaultWorkers(root_), cpus);
   EXPECT_EQ(rt::defaultWorkers(root_ + "/does-not-exist"), cpus);
+}
+
+// cgroup v1 (Debian 10/11 hosts, older Docker and Kubernetes nodes): the
+// CFS quota in the cpu hierarchy, found through the "cpu" controller's line
+// of /proc/self/cgroup, given here as text so the tree is fully fake.
+class FakeCgroupV1 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    root_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/cgroup-v1-" +
+            std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    mkdirs(root_ + "/cpu,cpuacct/docker/abc");
+    setCfs("", "-1", "100000");  // a mounted hierarchy's root always has both files
+  }
+  void TearDown() override {
+    std::string cmd = "rm -rf '" + root_ + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  void setCfs(const std::string& dir, const std::string& quota, const std::string& period) {
+    writeFile(root_ + "/cpu,cpuacct" + dir + "/cpu.cfs_quota_us", quota + "\n");
+    writeFile(root_ + "/cpu,cpuacct" + dir + "/cpu.cfs_period_us", period + "\n");
+  }
+  std::string root_;
+};
+
+constexpr const char* kV1InDocker =
+    "12:pids:/docker/abc\n"
+    "4:cpu,cpuacct:/docker/abc\n"
+    "1:name=systemd:/docker/abc\n"
+    "0::/\n";
+
+TEST_F(FakeCgroupV1, CfsQuotaRoundsUpToWholeCpus) {
+  struct Case {
+    const char* quota;
+    const char* period;
+    int cpus;
+  };
+  const Case cases[] = {{"150000", "100000", 2}, {"100000", "100000", 1}, {"50000", "100000", 1},
+                        {"250001", "100000", 3}, {"400000", "200000", 2}, {"-1", "100000", 0},
+                        {"0", "100000", 0},      {"100000", "0", 0},      {"junk", "100000", 0}};
+  for (const Case& c : cases) {
+    setCfs("/docker/abc", c.quota, c.period);
+    EXPECT_EQ(rt::cgroupCpuLimit(root_, kV1InDocker), c.cpus) << c.quota << "/" << c.period;
+  }
+}
+
+TEST_F(FakeCgroupV1, TightestOnThePathAndAcrossVersionsWins) {
+  setCfs("/docker/abc", "300000", "100000");
+  setCfs("/docker", "200000", "100000");
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, kV1InDocker), 2);  // the parent is tighter
+  setCfs("/docker", "-1", "100000");
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, kV1InDocker), 3);
+  // A v2 cpu.max at the unified root, tighter still (hybrid hosts have both).
+  writeFile(root_ + "/cpu.max", "100000 100000\n");
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, kV1InDocker), 1);
+}
+
+TEST_F(FakeCgroupV1, FoundUnderTheCpuMountNameToo) {
+  // Some hosts mount the hierarchy as "cpu" only.
+  mkdirs(root_ + "/cpu/kubepods/pod1");
+  writeFile(root_ + "/cpu/cpu.cfs_period_us", "100000\n");
+  writeFile(root_ + "/cpu/cpu.cfs_quota_us", "-1\n");
+  writeFile(root_ + "/cpu/kubepods/pod1/cpu.cfs_quota_us", "150000\n");
+  writeFile(root_ + "/cpu/kubepods/pod1/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, "3:cpu:/kubepods/pod1\n"), 2);
+  // No cpu controller line: v1 is not looked at.
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, "3:memory:/kubepods/pod1\n"), 0);
+  EXPECT_EQ(rt::cgroupCpuLimit(root_, ""), 0);
+}
+
+TEST_F(FakeCgroupV1, DefaultWorkersHonoursTheV1Quota) {
+  // defaultWorkers() reads the real /proc/self/cgroup: mirror our own v1
+  // cpu line in the fake tree, if this host has one.
+  std::ifstream f("/proc/self/cgroup");
+  std::string line, controllers, path;
+  while (std::getline(f, line)) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    const std::string list = "," + line.substr(a + 1, b - a - 1) + ",";
+    if (b != std::string::npos && list.find(",cpu,") != std::string::npos) {
+      controllers = line.substr(a + 1, b - a - 1);
+      path = line.substr(b + 1);
+    }
+  }
+  if (controllers.empty()) GTEST_SKIP() << "no cgroup v1 cpu hierarchy on this host";
+  const std::string dir = root_ + "/" + controllers + (path == "/" ? "" : path);
+  mkdirs(dir);
+  writeFile(root_ + "/" + controllers + "/cpu.cfs_period_us", "100000\n");
+  writeFile(dir + "/cpu.cfs_period_us", "100000\n");
+  writeFile(dir + "/cpu.cfs_quota_us", "100000\n");
+  EXPECT_EQ(rt::defaultWorkers(root_), 1);
+  writeFile(dir + "/cpu.cfs_quota_us", "-1\n");
+  EXPECT_EQ(rt::defaultWorkers(root_), static_cast<int>(rt::allowedCpus().size()));
 }
 
 TEST(Options, AllowedCpusMatchesSchedGetaffinity) {

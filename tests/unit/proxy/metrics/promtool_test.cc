@@ -69,7 +69,7 @@ std::string fullExposition() {
     stats->connectionOpened(worker, 0);
     stats->bytes(worker, 0, 10, 20);
     stats->upstreamConnections(worker, 0, 1, 0);
-    stats->tlsHandshake(worker, true);
+    stats->tlsHandshake(worker, 0, TlsHandshakeResult::kSuccess);
     stats->setEndpointHealthy(0, 0, false);
     text = registry.renderMetrics();
   });

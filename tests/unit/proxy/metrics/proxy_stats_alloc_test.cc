@@ -39,7 +39,7 @@ TEST(ProxyStatsAllocTest, HotPathDoesNotAllocate) {
       stats.bytes(worker, 1, 512, 4096);
       stats.upstreamConnections(worker, 0, -1, +1);
       stats.upstreamConnections(worker, 0, +1, -1);
-      stats.tlsHandshake(worker, i % 7 != 0);
+      stats.tlsHandshake(worker, 1, i % 7 != 0 ? TlsHandshakeResult::kSuccess : TlsHandshakeResult::kFailure);
       stats.connectionClosed(worker ^ 1, 1);
       stats.requestDone(worker, 1, ProxyStats::kNoRoute, ProxyStats::kNoCluster, 404, 10, -1);
       stats.setEndpointHealthy(0, 1, i % 2 == 0);

@@ -173,17 +173,23 @@ TEST(ProxyStatsTest, GaugesBalanceAcrossWorkers) {
   stats->upstreamConnections(0, kApi, -1, +1);
   stats->upstreamConnections(1, kApi, 0, +1);
   stats->upstreamConnections(3, kApi, +1, -1);
-  stats->tlsHandshake(2, true);
-  stats->tlsHandshake(3, false);
-  stats->tlsHandshake(3, true);
+  stats->tlsHandshake(2, kPublic, TlsHandshakeResult::kSuccess);
+  stats->tlsHandshake(3, kPublic, TlsHandshakeResult::kFailure);
+  stats->tlsHandshake(3, kPublic, TlsHandshakeResult::kSuccess);
+  stats->tlsHandshake(1, kPublic, TlsHandshakeResult::kResumed);
   ExpositionReader r(registry.renderMetrics());
   EXPECT_EQ(r.raw("switchyard_downstream_connections_active{listener=\"public\"}"), "1");
   EXPECT_EQ(r.raw("switchyard_downstream_connections_total{listener=\"public\"}"), "2");
   EXPECT_EQ(r.raw("switchyard_upstream_connections{cluster=\"api\",state=\"active\"}"), "1");
   EXPECT_EQ(r.raw("switchyard_upstream_connections{cluster=\"api\",state=\"idle\"}"), "1");
   EXPECT_EQ(r.raw("switchyard_upstream_connections{cluster=\"web\",state=\"idle\"}"), "0");
-  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{result=\"success\"}"), "2");
-  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{result=\"failure\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{listener=\"public\",result=\"success\"}"), "2");
+  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{listener=\"public\",result=\"failure\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{listener=\"public\",result=\"resumed\"}"), "1");
+  EXPECT_EQ(r.raw("switchyard_tls_handshakes_total{listener=\"public\",result=\"timeout\"}"), "0");
+  // A listener without handshakes (plain HTTP) has no TLS series.
+  EXPECT_EQ(registry.renderMetrics().find("switchyard_tls_handshakes_total{listener=\"internal"),
+            std::string::npos);
 }
 
 TEST(ProxyStatsTest, EndpointHealthOfTheCurrentSnapshot) {

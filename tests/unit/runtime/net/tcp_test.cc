@@ -607,5 +607,74 @@ TEST(TcpTest, OperationsFromAPlainThreadDoNotWait) {
   });
 }
 
+// The non-parking pair TLS builds on: tryRead says "would block" instead
+// of parking, waitReadable parks until bytes arrive (or the deadline), and
+// tryWrite reports a full send buffer instead of waiting.
+TEST(TcpTest, TryReadWaitReadableTryWrite) {
+  runTask(1, [] {
+    TcpListener ln = listenLoopback();
+    std::error_code ec;
+    TcpConn client = connect(ln.localAddress(), after(5s), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    TcpConn server = ln.accept(after(5s), ec);
+    ASSERT_FALSE(ec) << ec.message();
+
+    char buf[64];
+    EXPECT_EQ(server.tryRead(buf, sizeof buf, ec), 0u);
+    EXPECT_EQ(ec, std::errc::resource_unavailable_try_again);
+
+    server.setReadDeadline(after(30ms));
+    EXPECT_EQ(server.waitReadable(), std::errc::timed_out);
+
+    rt::go([&client] {
+      rt::sleep_for(20ms);
+      std::error_code wec;
+      client.write("hello", 5, wec);
+    });
+    server.setReadDeadline(after(5s));
+    std::error_code wait_ec;
+    size_t n = 0;
+    for (int i = 0; i < 10 && n == 0; i++) {
+      wait_ec = server.waitReadable();
+      if (wait_ec) break;
+      n = server.tryRead(buf, sizeof buf, ec);
+    }
+    ASSERT_FALSE(wait_ec) << wait_ec.message();
+    EXPECT_EQ(std::string(buf, n), "hello");
+    // The queue is known empty now: no syscall, still "would block".
+    EXPECT_EQ(server.tryRead(buf, sizeof buf, ec), 0u);
+    EXPECT_EQ(ec, std::errc::resource_unavailable_try_again);
+
+    // Fill the send buffer: tryWrite goes short, then reports would-block.
+    std::vector<char> big(1 << 20, 'x');
+    size_t sent = 0;
+    bool blocked = false;
+    for (int i = 0; i < 1000 && !blocked; i++) {
+      const size_t w = client.tryWrite(big.data(), big.size(), ec);
+      sent += w;
+      blocked = w == 0 && ec == std::errc::resource_unavailable_try_again;
+    }
+    EXPECT_TRUE(blocked);
+    EXPECT_GT(sent, 0u);
+    client.setWriteDeadline(after(30ms));
+    EXPECT_EQ(client.waitWritable(), std::errc::timed_out);
+
+    client.close();
+    size_t drained = 0;
+    server.setReadDeadline(after(5s));
+    for (int i = 0; i < 100000; i++) {
+      const size_t r = server.tryRead(big.data(), big.size(), ec);
+      drained += r;
+      if (ec == std::errc::resource_unavailable_try_again) {
+        if (server.waitReadable()) break;
+        continue;
+      }
+      if (ec) break;
+    }
+    EXPECT_EQ(ec, rt::net::errc::eof);
+    EXPECT_EQ(drained, sent);
+  });
+}
+
 }  // namespace
 }  // namespace rt::net
