@@ -9,11 +9,12 @@
 #   bazel build -c opt //proxy:switchyard
 #   tests/bench/tls_handshake_bench.sh bazel-out/k8-opt/bin/proxy/switchyard
 #
-# Knobs: SECONDS_PER_RUN=5 VERSIONS="1.3 1.2" BASE_PORT=19440. Loopback only; every
+# Knobs: SECONDS_PER_RUN=5 VERSIONS="1.3 1.2" BASE_PORT=19440, SY_TLS_EXTRA (lines added
+# to switchyard's [listener.tls], e.g. "session_cache_size = 0"). Loopback only; every
 # process is started here and stopped by PID.
 set -euo pipefail
 bin=$(realpath "${1:?usage: tls_handshake_bench.sh PATH/TO/switchyard}")
-: "${SECONDS_PER_RUN:=5}" "${VERSIONS:=1.3 1.2}" "${BASE_PORT:=19440}"
+: "${SECONDS_PER_RUN:=5}" "${VERSIONS:=1.3 1.2}" "${BASE_PORT:=19440}" "${SY_TLS_EXTRA:=}"
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf "$dir"; }
@@ -41,6 +42,7 @@ name = "tls"
 address = "127.0.0.1:$1"
 [listener.tls]
 certificates = [{ cert = "$dir/cert.pem", key = "$dir/key.pem" }]
+$SY_TLS_EXTRA
 [[route]]
 direct_response = { status = 200, body = "ok" }
 TOML
