@@ -34,6 +34,13 @@ struct Timer {
 class TimerHeap {
  public:
   static constexpr int64_t kNever = INT64_MAX;
+  // Slots reserved up front, so that arming a timer does not allocate until a P has
+  // had this many armed at once (an idle keep-alive connection holds one, each
+  // deadline-bounded wait one): the proxy's request path stays allocation-free
+  // (tests/integration/request_path_alloc_test).
+  static constexpr size_t kInitialCapacity = 1024;
+
+  TimerHeap() { heap_.reserve(kInitialCapacity); }
 
   // Arms `t` (must not be armed). Returns true if it became the earliest.
   bool add(Timer* t);

@@ -3,7 +3,8 @@
 // and every operator new made on the runtime's threads while Tasks run is counted
 // (the client and the origin run on plain threads and are not). After a warm-up
 // (pools, buffers, stacks and first-use tables fill), 1,000 proxied requests must
-// allocate nothing, over plain HTTP and over TLS (OpenSSL's own mallocs are not
+// allocate nothing (a sanitizer build may see the runtime's one-off growth, see
+// kAllowed), over plain HTTP and over TLS (OpenSSL's own mallocs are not
 // operator new and not counted; ours are). Each connection's Task is started anew
 // for every request here (the client waits for each response, so the connection goes
 // idle in between), so this also covers the idle hand-off.
@@ -61,6 +62,10 @@ namespace {
 
 constexpr int kWarmup = 300;
 constexpr int kMeasured = 1000;
+// The runtime's one-off growth (a new M when every thread is busy, as Go's newm) is not
+// per request but can fall inside the window when a sanitizer slows everything down;
+// any per-request allocation would count at least kMeasured. Plain builds allow none.
+constexpr size_t kAllowed = kSanitized ? 3 : 0;
 
 constexpr std::string_view kConfig = R"toml(
 [log]
@@ -91,8 +96,8 @@ TEST(RequestPathAllocTest, PlainKeepAliveRequestsAllocateNothing) {
   for (int i = 0; i < kMeasured; i++) ok += c.get("/measured").status == 200;
   g_armed = false;
   EXPECT_EQ(ok, kMeasured);
-  EXPECT_EQ(g_count.load(), 0u) << "operator new calls in Tasks over " << kMeasured
-                                << " requests (stacks of the first ones on stderr)";
+  EXPECT_LE(g_count.load(), kAllowed) << "operator new calls in Tasks over " << kMeasured
+                                      << " requests (stacks of the first ones on stderr)";
 }
 
 TEST(RequestPathAllocTest, TlsKeepAliveRequestsAllocateNothing) {
@@ -113,7 +118,7 @@ TEST(RequestPathAllocTest, TlsKeepAliveRequestsAllocateNothing) {
   for (int i = 0; i < kMeasured; i++) ok += c.get("/measured", "a.test").status == 200;
   g_armed = false;
   EXPECT_EQ(ok, kMeasured);
-  EXPECT_EQ(g_count.load(), 0u);
+  EXPECT_LE(g_count.load(), kAllowed);
 }
 
 }  // namespace
