@@ -14,16 +14,7 @@ size_t LeastRequestBalancer::pick(const PickContext& ctx) {
   if (c.forced != kNoEndpoint) return c.forced;
   if (c.count == 1) return nthCandidate(c, 0);
 
-  internal::WorkerWord& word = state_[ctx.worker];
-  uint64_t state = word.load();
-  const uint64_t bits_a = internal::xorshift64Star(state);
-  const uint64_t bits_b = internal::xorshift64Star(state);
-  word.store(state);
-
-  // Two distinct ranks among the candidates: b is drawn from the count - 1 others.
-  const size_t rank_a = internal::uniformBelow(bits_a, c.count);
-  size_t rank_b = internal::uniformBelow(bits_b, c.count - 1);
-  if (rank_b >= rank_a) ++rank_b;
+  const auto [rank_a, rank_b] = internal::twoDistinctRanks(state_[ctx.worker], c.count);
   const size_t a = nthCandidate(c, rank_a);
   const size_t b = nthCandidate(c, rank_b);
 

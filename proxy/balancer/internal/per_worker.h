@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace switchyard::proxy::internal {
 
@@ -77,6 +78,19 @@ constexpr uint64_t xorshift64Star(uint64_t& state) {
 // bias of at most n / 2^64).
 inline size_t uniformBelow(uint64_t random_bits, size_t n) {
   return static_cast<size_t>((static_cast<unsigned __int128>(random_bits) * n) >> 64);
+}
+
+// Power of two choices: two distinct ranks in [0, count), uniformly, from the worker's
+// generator word (count >= 2). The second is drawn from the count - 1 others.
+inline std::pair<size_t, size_t> twoDistinctRanks(WorkerWord& word, size_t count) {
+  uint64_t state = word.load();
+  const uint64_t bits_a = xorshift64Star(state);
+  const uint64_t bits_b = xorshift64Star(state);
+  word.store(state);
+  const size_t a = uniformBelow(bits_a, count);
+  size_t b = uniformBelow(bits_b, count - 1);
+  if (b >= a) ++b;
+  return {a, b};
 }
 
 }  // namespace switchyard::proxy::internal
