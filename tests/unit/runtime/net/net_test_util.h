@@ -51,6 +51,23 @@ inline TcpListener listenLoopback(ListenOptions opts = {}) {
   return ln;
 }
 
+// Connects `client` to `ln` and accepts the other end into `server` (5 s each). On
+// failure adds a test failure naming the step and returns false.
+inline bool connectPair(TcpListener& ln, TcpConn& client, TcpConn& server) {
+  std::error_code ec;
+  client = connect(ln.localAddress(), Clock::now() + std::chrono::seconds(5), ec);
+  if (ec) {
+    ADD_FAILURE() << "connect: " << ec.message();
+    return false;
+  }
+  server = ln.accept(Clock::now() + std::chrono::seconds(5), ec);
+  if (ec) {
+    ADD_FAILURE() << "accept: " << ec.message();
+    return false;
+  }
+  return true;
+}
+
 // Reads exactly n bytes unless an error comes first; returns the count.
 inline size_t readFull(TcpConn& c, void* buf, size_t n, std::error_code& ec) {
   size_t got = 0;

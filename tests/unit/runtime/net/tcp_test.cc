@@ -26,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::after;
+using testing::connectPair;
 using testing::listenLoopback;
 using testing::msSince;
 using testing::readFull;
@@ -100,10 +101,8 @@ TEST(TcpTest, ReadDeadlineTimesOutAndTheTaskGoesOn) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec) << ec.message();
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec) << ec.message();
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
 
     char b;
     server.setReadDeadline(after(50ms));
@@ -138,10 +137,8 @@ TEST(TcpTest, WriteDeadlineReportsPartialCount) {
   runTask(1, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     // Nobody reads the client side: the buffers fill and the write waits.
     std::vector<char> big(64 << 20, 'z');
     server.setWriteDeadline(after(100ms));
@@ -217,10 +214,8 @@ TEST(TcpTest, PeerResetIsConnectionReset) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     // Linger 0: close sends RST instead of FIN.
     linger lg{1, 0};
     ASSERT_EQ(setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
@@ -245,11 +240,8 @@ TEST(TcpTest, PeerResetIsConnectionReset) {
 TEST(TcpTest, WriteAfterPeerClosedEndsInResetNotSigpipe) {
   runTask(1, [&] {
     TcpListener ln = listenLoopback();
-    std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     client.close();  // orderly FIN; our writes then draw an RST
     std::error_code wec;
     for (int i = 0; i < 200 && !wec; i++) {
@@ -264,10 +256,8 @@ TEST(TcpTest, HalfCloseEachDirection) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     rt::WaitGroup done;
     done.add(1);
     rt::go([&] {
@@ -298,10 +288,8 @@ TEST(TcpTest, InterruptWakesBlockedReadAndAccept) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     rt::WaitGroup done;
     done.add(2);
     std::error_code read_ec, accept_ec;
@@ -338,10 +326,8 @@ TEST(TcpTest, WritevGathersAndSurvivesPartialWrites) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
 
     // Small: three pieces, one empty.
     const char a[] = "GET ", c[] = "/ HTTP/1.1\r\n";
@@ -385,10 +371,8 @@ TEST(TcpTest, DrainedReadsStillSeeLaterData) {
   runTask(2, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     server.setReadDeadline(after(20s));
 
     // Byte by byte: bytes left queued, then none, then late data.
@@ -465,10 +449,8 @@ TEST(TcpTest, SocketOptionsAndAddresses) {
   runTask(1, [&] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
     auto intOpt = [](int fd, int level, int name) {
       int v = -1;
       socklen_t len = sizeof v;
@@ -530,10 +512,8 @@ TEST(TcpTest, AdoptInheritedListenerAndConnectedSocket) {
     TcpListener ln = TcpListener::adopt(lfd, ec);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_NE(fcntl(ln.fd(), F_GETFL) & O_NONBLOCK, 0);
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec);
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec);
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
 
     // A connected pair adopted as TcpConns.
     int sv[2];
@@ -614,10 +594,8 @@ TEST(TcpTest, TryReadWaitReadableTryWrite) {
   runTask(1, [] {
     TcpListener ln = listenLoopback();
     std::error_code ec;
-    TcpConn client = connect(ln.localAddress(), after(5s), ec);
-    ASSERT_FALSE(ec) << ec.message();
-    TcpConn server = ln.accept(after(5s), ec);
-    ASSERT_FALSE(ec) << ec.message();
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
 
     char buf[64];
     EXPECT_EQ(server.tryRead(buf, sizeof buf, ec), 0u);
