@@ -124,12 +124,6 @@ TEST(BinaryTest, ServesReloadsOnSighupAndDrainsOnSigterm) {
   EXPECT_FALSE(after.connected());
 }
 
-}  // namespace
-}  // namespace switchyard::itest
-
-namespace switchyard::itest {
-namespace {
-
 // One sample's value from a Prometheus text exposition, or -1.
 double metricValue(const std::string& text, const std::string& series) {
   size_t pos = 0;
@@ -212,12 +206,6 @@ TEST(BinaryTest, MetricsCountRequestsAndFollowReloads) {
   EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
 }
 
-}  // namespace
-}  // namespace switchyard::itest
-
-namespace switchyard::itest {
-namespace {
-
 constexpr std::string_view kPoolConfig = R"toml([admin]
 address = "127.0.0.1:0"
 
@@ -265,12 +253,6 @@ TEST(BinaryTest, UpstreamConnectionGaugeFollowsThePool) {
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(patience(5s)), 0) << p.err();
 }
-
-}  // namespace
-}  // namespace switchyard::itest
-
-namespace switchyard::itest {
-namespace {
 
 constexpr std::string_view kTlsConfig = R"toml([admin]
 address = "127.0.0.1:0"
