@@ -55,9 +55,9 @@ const ClusterRuntime* ProxyState::findCluster(std::string_view name) const {
   return nullptr;
 }
 
-const tls::ServerContext* ProxyState::findListenerTls(std::string_view name) const {
+std::shared_ptr<const tls::ServerContext> ProxyState::findListenerTls(std::string_view name) const {
   for (size_t i = 0; i < config->listeners.size() && i < listener_tls.size(); i++) {
-    if (config->listeners[i].name == name) return listener_tls[i].get();
+    if (config->listeners[i].name == name) return listener_tls[i];
   }
   return nullptr;
 }
@@ -102,13 +102,12 @@ std::shared_ptr<ProxyState> ProxyState::build(std::shared_ptr<const config::Conf
   for (const config::ListenerConfig& lc : state->config->listeners) {
     std::shared_ptr<const tls::ServerContext> ctx;
     if (lc.tls) {
-      const tls::ServerContext* old = previous != nullptr ? previous->findListenerTls(lc.name) : nullptr;
+      std::shared_ptr<const tls::ServerContext> old =
+          previous != nullptr ? previous->findListenerTls(lc.name) : nullptr;
       std::string error;
       ctx = tls::ServerContext::build(*lc.tls, old != nullptr ? old->ticketKeys() : nullptr, error);
       if (ctx == nullptr) {
-        for (size_t i = 0; old != nullptr && i < previous->config->listeners.size(); i++) {
-          if (previous->config->listeners[i].name == lc.name) ctx = previous->listener_tls[i];
-        }
+        ctx = std::move(old);
         if (tls_errors != nullptr) {
           tls_errors->push_back("listener \"" + lc.name + "\" tls: " + error +
                                 (ctx ? "; keeping the previous certificates"

@@ -115,7 +115,7 @@ struct ProxyState {
 
   // By name, for carrying state over a reload (linear: reloads only).
   const ClusterRuntime* findCluster(std::string_view name) const;
-  const tls::ServerContext* findListenerTls(std::string_view name) const;
+  std::shared_ptr<const tls::ServerContext> findListenerTls(std::string_view name) const;
 
   // Config::listeners index for a listener handle, or SIZE_MAX when this
   // snapshot no longer has it.
