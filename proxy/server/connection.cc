@@ -320,27 +320,18 @@ bool Exchange::flushHeldHead() {
 }
 
 bool Exchange::writeClient(const char* data, size_t n) {
-  if (held_head_ > 0) {
-    const size_t head = std::exchange(held_head_, 0);
-    std::error_code ec;
-    client_.setWriteDeadline(after(listener_.timeouts.idle));
-    size_t written = 0;
-    if (!client_.isTls()) {
-      const iovec iov[2] = {{bufs_.out, head}, {const_cast<char*>(data), n}};
-      written = client_.writev(iov, 2, ec);
-    } else if (head + n <= cap_) {
-      std::memcpy(bufs_.out + head, data, n);  // one TLS record for both
-      written = client_.write(bufs_.out, head + n, ec);
-    } else {
-      written = client_.write(bufs_.out, head, ec);
-      if (!ec) written += client_.write(data, n, ec);
-    }
-    rec_.bytes_sent += written;
-    return !ec;
-  }
   std::error_code ec;
   client_.setWriteDeadline(after(listener_.timeouts.idle));
-  const size_t written = client_.write(data, n, ec);
+  size_t written = 0;
+  if (const size_t head = std::exchange(held_head_, 0); head == 0) {
+    written = client_.write(data, n, ec);
+  } else if (client_.isTls() && head + n <= cap_) {
+    std::memcpy(bufs_.out + head, data, n);  // one TLS record for both
+    written = client_.write(bufs_.out, head + n, ec);
+  } else {
+    const iovec iov[2] = {{bufs_.out, head}, {const_cast<char*>(data), n}};
+    written = client_.writev(iov, 2, ec);  // plain: one syscall; TLS: a record each
+  }
   rec_.bytes_sent += written;
   return !ec;
 }

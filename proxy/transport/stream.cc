@@ -122,8 +122,9 @@ size_t Stream::write(const void* buf, size_t n, std::error_code& ec) {
 
 size_t Stream::writev(const iovec* iov, int iovcnt, std::error_code& ec) {
   if (!tls_) return tcp_.writev(iov, iovcnt, ec);
-  // One record per piece: TLS has no gathering write, and copying into one buffer
-  // would cost what it saves for the sizes the proxy writes.
+  // One record per piece: TLS has no gathering write. A caller that wants one record
+  // for several pieces copies them into one buffer itself (Exchange::writeClient does,
+  // for a response head and a small body).
   size_t done = 0;
   ec.clear();
   for (int i = 0; i < iovcnt && !ec; i++) done += write(iov[i].iov_base, iov[i].iov_len, ec);
