@@ -78,12 +78,11 @@ void TicketKeys::rotateLocked(std::chrono::steady_clock::time_point now) {
   next_rotation_ = now + rotation_;
 }
 
-bool TicketKeys::sealingKey(Key& out) {
+TicketKeys::Key TicketKeys::sealingKey() {
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_rotation_) rotateLocked(now);
-  out = keys_[newest_];
-  return true;
+  return keys_[newest_];
 }
 
 bool TicketKeys::openingKey(const unsigned char name[16], Key& out, bool& newest) {
@@ -106,7 +105,7 @@ int TicketKeys::callback(SSL* ssl, unsigned char name[16], unsigned char iv[16],
   if (self == nullptr || ticketCipher() == nullptr) return -1;
   Key key;
   if (encrypt) {
-    self->sealingKey(key);
+    key = self->sealingKey();
     if (RAND_bytes(iv, 16) != 1) return -1;
     std::memcpy(name, key.name.data(), 16);
     if (EVP_EncryptInit_ex2(cipher, ticketCipher(), key.aes.data(), iv, nullptr) != 1) return -1;

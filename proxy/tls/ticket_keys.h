@@ -53,9 +53,9 @@ class TicketKeys {
   static int callback(SSL* ssl, unsigned char name[16], unsigned char iv[16],
                       EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt);
   void rotateLocked(std::chrono::steady_clock::time_point now);
-  // The newest key for sealing (rotating first if due), or the key called `name` and
-  // whether it is the newest; false if none is.
-  bool sealingKey(Key& out);
+  // The newest key for sealing (rotating first if due); or the key called `name` and
+  // whether it is the newest, false if none is.
+  Key sealingKey();
   bool openingKey(const unsigned char name[16], Key& out, bool& newest);
 
   mutable std::mutex mu_;
