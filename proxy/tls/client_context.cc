@@ -1,12 +1,9 @@
 #include "proxy/tls/client_context.h"
 
 #include <openssl/x509v3.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 
-#include "proxy/tls/server_context.h"  // lastOpenSslError
+#include "proxy/tls/server_context.h"  // lastOpenSslError, readableFile
 
 namespace switchyard::tls {
 
@@ -36,10 +33,7 @@ std::shared_ptr<ClientContext> ClientContext::build(const config::UpstreamTlsCon
         return nullptr;
       }
     } else {
-      if (::access(tls.ca.c_str(), R_OK) != 0) {
-        error = "ca " + tls.ca + ": " + std::strerror(errno);
-        return nullptr;
-      }
+      if (!readableFile(tls.ca, "ca", error)) return nullptr;
       if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
         error = "ca " + tls.ca + ": no usable CA certificate (" + lastOpenSslError() + ")";
         return nullptr;
@@ -50,11 +44,8 @@ std::shared_ptr<ClientContext> ClientContext::build(const config::UpstreamTlsCon
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   if (!tls.cert_path.empty()) {
-    for (const std::string* path : {&tls.cert_path, &tls.key_path}) {
-      if (::access(path->c_str(), R_OK) != 0) {
-        error = (path == &tls.cert_path ? "cert " : "key ") + *path + ": " + std::strerror(errno);
-        return nullptr;
-      }
+    if (!readableFile(tls.cert_path, "cert", error) || !readableFile(tls.key_path, "key", error)) {
+      return nullptr;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_path.c_str()) != 1) {
       error = "cert " + tls.cert_path + ": " + lastOpenSslError();

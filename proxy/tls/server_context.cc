@@ -19,14 +19,6 @@ int protocolVersion(config::TlsVersion v) {
   return v == config::TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
 }
 
-// A readable-file check first: "No such file or directory" beats OpenSSL's
-// "system library::" for the commonest mistake.
-bool readable(const std::string& path, const char* what, std::string& error) {
-  if (::access(path.c_str(), R_OK) == 0) return true;
-  error = std::string(what) + " " + path + ": " + std::strerror(errno);
-  return false;
-}
-
 SSL_CTX* newContext(const config::TlsConfig& tls, std::string& error) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {
@@ -62,7 +54,7 @@ SSL_CTX* newContext(const config::TlsConfig& tls, std::string& error) {
                std::chrono::duration_cast<std::chrono::seconds>(tls.session_timeout).count()));
   if (!tls.session_tickets) SSL_CTX_set_num_tickets(ctx, 0);
   if (!tls.client_ca.empty()) {
-    if (!readable(tls.client_ca, "client_ca", error)) {
+    if (!readableFile(tls.client_ca, "client_ca", error)) {
       SSL_CTX_free(ctx);
       return nullptr;
     }
@@ -86,8 +78,8 @@ SSL_CTX* newContext(const config::TlsConfig& tls, std::string& error) {
 }
 
 bool loadCertificate(SSL_CTX* ctx, const config::TlsCertificate& cert, std::string& error) {
-  if (!readable(cert.cert_path, "certificate", error)) return false;
-  if (!readable(cert.key_path, "key", error)) return false;
+  if (!readableFile(cert.cert_path, "certificate", error)) return false;
+  if (!readableFile(cert.key_path, "key", error)) return false;
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.cert_path.c_str()) != 1) {
     error = "certificate " + cert.cert_path + ": " + lastOpenSslError();
     return false;
@@ -105,6 +97,12 @@ bool loadCertificate(SSL_CTX* ctx, const config::TlsCertificate& cert, std::stri
 }
 
 }  // namespace
+
+bool readableFile(const std::string& path, const char* what, std::string& error) {
+  if (::access(path.c_str(), R_OK) == 0) return true;
+  error = std::string(what) + " " + path + ": " + std::strerror(errno);
+  return false;
+}
 
 std::string lastOpenSslError() {
   const unsigned long code = ERR_peek_last_error();

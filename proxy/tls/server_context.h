@@ -61,4 +61,8 @@ class ServerContext {
 // The last OpenSSL error as text ("PEM routines::no start line"), and the queue cleared.
 std::string lastOpenSslError();
 
+// Whether `path` can be read; if not, sets `error` to "<what> <path>: <strerror>" (a
+// missing file reads better that way than as OpenSSL's "system library" error).
+bool readableFile(const std::string& path, const char* what, std::string& error);
+
 }  // namespace switchyard::tls
