@@ -5,12 +5,19 @@
 // EPOLLET: no re-arming syscalls per operation. epoll_pwait2 takes a
 // nanosecond timeout, so an idle runtime wakes for a timer with
 // sub-millisecond precision (Go's epoll_wait rounds sub-ms waits up to 1 ms;
-// go-scheduler-mechanisms.md, f').
+// go-scheduler-mechanisms.md, f'). Kernels before 5.11, and sandboxes whose
+// seccomp policy predates the call (older Docker profiles answer EPERM,
+// gVisor and valgrind ENOSYS), lack it: the first such answer switches the
+// process to epoll_wait with the timeout rounded up to whole milliseconds.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,7 +34,29 @@ constexpr uint64_t kWakeCookie = ~uint64_t{0};
   std::fprintf(stderr, "switchyard runtime: %s: %s\n", what, std::strerror(errno));
   std::abort();
 }
+
+// Cleared for good by the first ENOSYS/EPERM from epoll_pwait2.
+std::atomic<bool> have_epoll_pwait2{true};
+
+int waitMs(int64_t timeout_ns) {
+  if (timeout_ns < 0) return -1;
+  const int64_t ms = (timeout_ns + 999'999) / 1'000'000;  // never wake before the timer
+  return static_cast<int>(std::min<int64_t>(ms, INT32_MAX));
+}
+
+int epollWait(int epfd, epoll_event* events, int batch, int64_t timeout_ns) {
+  if (have_epoll_pwait2.load(std::memory_order_relaxed)) {
+    struct timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
+                       static_cast<long>(timeout_ns % 1000000000)};
+    const int n = epoll_pwait2(epfd, events, batch, timeout_ns < 0 ? nullptr : &ts, nullptr);
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+    have_epoll_pwait2.store(false, std::memory_order_relaxed);
+  }
+  return epoll_wait(epfd, events, batch, waitMs(timeout_ns));
+}
 }  // namespace
+
+bool Poller::nanosecondTimeouts() { return have_epoll_pwait2.load(std::memory_order_relaxed); }
 
 Poller::Poller() {
   kernel_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -65,17 +94,10 @@ int Poller::poll(int64_t timeout_ns, int batch, TaskQueue& ready) {
   // poll, and Ms never share it.
   thread_local std::vector<epoll_event> events;
   if (events.size() < static_cast<size_t>(batch)) events.resize(static_cast<size_t>(batch));
-  int n;
-  if (timeout_ns < 0) {
-    n = epoll_pwait2(kernel_fd_, events.data(), batch, nullptr, nullptr);
-  } else {
-    struct timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
-                       static_cast<long>(timeout_ns % 1000000000)};
-    n = epoll_pwait2(kernel_fd_, events.data(), batch, &ts, nullptr);
-  }
+  const int n = epollWait(kernel_fd_, events.data(), batch, timeout_ns);
   if (n < 0) {
     if (errno == EINTR) return 0;
-    die("epoll_pwait2");
+    die("epoll wait");
   }
   int fd_events = 0;
   for (int i = 0; i < n; i++) {

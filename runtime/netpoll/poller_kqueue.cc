@@ -25,6 +25,8 @@ constexpr uintptr_t kWakeIdent = ~uintptr_t{0};
 }
 }  // namespace
 
+bool Poller::nanosecondTimeouts() { return true; }  // kevent takes a timespec
+
 Poller::Poller() {
   kernel_fd_ = kqueue();
   if (kernel_fd_ < 0) die("kqueue");
