@@ -16,8 +16,6 @@ constexpr std::array<std::string_view, 34> kMethodNames = {
 static_assert(static_cast<size_t>(Method::kSource) + 1 == kMethodNames.size(),
               "kMethodNames must list every Method in enum order");
 
-constexpr char toLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
-
 }  // namespace
 
 std::string_view methodName(Method method) {
@@ -44,14 +42,6 @@ bool isIdempotent(Method method) {
     default:
       return false;
   }
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (toLowerAscii(a[i]) != toLowerAscii(b[i])) return false;
-  }
-  return true;
 }
 
 bool ConnectionTokens::contains(std::string_view token) const {

@@ -181,7 +181,19 @@ struct ResponseHead : MessageHead {
 };
 
 // ASCII case-insensitive equality (field names, tokens). No locale, no allocation.
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// Inline: it runs for many fields of every request, and most calls end at the size
+// test or the first byte.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const unsigned char x = static_cast<unsigned char>(a[i]);
+    const unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Equal ignoring case only if they differ in the case bit and are letters.
+    if ((x ^ y) != 0x20 || static_cast<unsigned char>((x | 0x20) - 'a') > 'z' - 'a') return false;
+  }
+  return true;
+}
 
 // Whether a proxy must not forward a field named `name` (RFC 9110 7.6.1): Connection,
 // Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, and every field that `connection`

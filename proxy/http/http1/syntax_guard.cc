@@ -70,170 +70,215 @@ bool HeadSyntaxGuard::acceptVersionByte(char c) {
   return true;
 }
 
+namespace {
+
+// The end of the run of bytes of class `cls` in data[i, end).
+inline size_t scanRun(const char* data, size_t i, size_t end, uint8_t cls) {
+  while (i < end && chars::is(data[i], cls)) ++i;
+  return i;
+}
+
+}  // namespace
+
 GuardResult HeadSyntaxGuard::feed(const char* data, size_t len) {
   if (state_ == State::kFailed) return {GuardStatus::kFailed, 0, failure_, failure_reason_};
   if (state_ == State::kDone) return {GuardStatus::kDone, 0, SyntaxFailure::kNone, ""};
 
-  for (size_t i = 0; i < len; ++i) {
-    if (bytes_ >= limits_.max_bytes) {
-      return fail(i, SyntaxFailure::kSectionTooLarge, "header section larger than the limit");
-    }
-    ++bytes_;
-    const char c = data[i];
+  using F = SyntaxFailure;
+  const uint32_t base = bytes_;
+  // A byte at or past `end` would exceed the section's byte limit.
+  const size_t end = std::min<size_t>(len, limits_.max_bytes - bytes_);
+  size_t i = 0;
+  // Each pass takes the byte at data[i] (after a run of ordinary bytes, which
+  // may reach `end` and `continue`) and then steps past it.
+  while (i < end) {
     switch (state_) {
-      case State::kLeadingLine:
+      case State::kLeadingLine: {
+        const char c = data[i];
         if (c == '\r') {
           state_ = State::kLeadingLF;
         } else if (chars::isToken(c)) {
-          start_line_offset_ = bytes_ - 1;
+          start_line_offset_ = base + static_cast<uint32_t>(i);
           method_length_ = 1;
           state_ = State::kMethod;
         } else {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in method");
+          return failAt(base, i, F::kMalformed, "invalid character in method");
         }
         break;
+      }
 
       case State::kLeadingLF:
-        if (c != '\n') return fail(i, SyntaxFailure::kMalformed, "CR not followed by LF");
+        if (data[i] != '\n') return failAt(base, i, F::kMalformed, "CR not followed by LF");
         state_ = State::kLeadingLine;
         break;
 
-      case State::kMethod:
-        if (chars::isToken(c)) {
-          ++method_length_;
-        } else if (c == ' ') {
-          state_ = State::kTarget;
-        } else {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in method");
-        }
+      case State::kMethod: {
+        const size_t run_end = scanRun(data, i, end, chars::kToken);
+        method_length_ += static_cast<uint32_t>(run_end - i);
+        i = run_end;
+        if (i == end) continue;
+        if (data[i] != ' ') return failAt(base, i, F::kMalformed, "invalid character in method");
+        state_ = State::kTarget;
         break;
+      }
 
-      case State::kTarget:
+      case State::kTarget: {
+        const size_t run_end = scanRun(data, i, end, chars::kTargetChar);
+        const size_t run = run_end - i;
+        if (target_length_ + run > limits_.max_target_bytes) {
+          // The byte that made the target one longer than the limit.
+          return failAt(base, i + (limits_.max_target_bytes - target_length_), F::kTargetTooLong,
+                        "request-target longer than the limit");
+        }
+        target_length_ += static_cast<uint32_t>(run);
+        i = run_end;
+        if (i == end) continue;
+        const char c = data[i];
         if (c == ' ') {
           if (target_length_ == 0) {
-            return fail(i, SyntaxFailure::kMalformed, "empty request-target or extra whitespace");
+            return failAt(base, i, F::kMalformed, "empty request-target or extra whitespace");
           }
           state_ = State::kRequestVersion;
         } else if (c == '#') {
-          return fail(i, SyntaxFailure::kMalformed, "fragment in request-target");
-        } else if (!chars::is(c, chars::kVisible)) {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in request-target");
-        } else if (++target_length_ > limits_.max_target_bytes) {
-          return fail(i, SyntaxFailure::kTargetTooLong, "request-target longer than the limit");
+          return failAt(base, i, F::kMalformed, "fragment in request-target");
+        } else {
+          return failAt(base, i, F::kMalformed, "invalid character in request-target");
         }
         break;
+      }
 
-      case State::kRequestVersion:
+      case State::kRequestVersion: {
+        const char c = data[i];
         if (version_pos_ == 8) {
-          if (c != '\r') return fail(i, SyntaxFailure::kMalformed, "expected CRLF after HTTP-version");
+          if (c != '\r') return failAt(base, i, F::kMalformed, "expected CRLF after HTTP-version");
           if (version_major_ != 1 || version_minor_ > 1) {
-            return fail(i, SyntaxFailure::kUnsupportedVersion, "HTTP version not supported");
+            return failAt(base, i, F::kUnsupportedVersion, "HTTP version not supported");
           }
           state_ = State::kStartLineLF;
         } else if (!acceptVersionByte(c)) {
-          return fail(i, SyntaxFailure::kMalformed, "malformed HTTP-version");
+          return failAt(base, i, F::kMalformed, "malformed HTTP-version");
         }
         break;
+      }
 
-      case State::kResponseVersion:
+      case State::kResponseVersion: {
+        const char c = data[i];
         if (version_pos_ == 8) {
-          if (c != ' ') return fail(i, SyntaxFailure::kMalformed, "expected SP after HTTP-version");
+          if (c != ' ') return failAt(base, i, F::kMalformed, "expected SP after HTTP-version");
           if (version_major_ != 1) {
-            return fail(i, SyntaxFailure::kUnsupportedVersion, "HTTP version not supported");
+            return failAt(base, i, F::kUnsupportedVersion, "HTTP version not supported");
           }
           state_ = State::kStatusCode;
         } else if (!acceptVersionByte(c)) {
-          return fail(i, SyntaxFailure::kMalformed, "malformed HTTP-version");
+          return failAt(base, i, F::kMalformed, "malformed HTTP-version");
         }
         break;
+      }
 
-      case State::kStatusCode:
-        if (!chars::isDigit(c)) return fail(i, SyntaxFailure::kMalformed, "status code must be three digits");
+      case State::kStatusCode: {
+        const char c = data[i];
+        if (!chars::isDigit(c)) return failAt(base, i, F::kMalformed, "status code must be three digits");
         status_code_ = static_cast<uint16_t>(status_code_ * 10 + (c - '0'));
         if (++status_digits_ == 3) {
           if (status_code_ < 100 || status_code_ > 599) {
-            return fail(i, SyntaxFailure::kMalformed, "status code outside 100..599");
+            return failAt(base, i, F::kMalformed, "status code outside 100..599");
           }
           state_ = State::kAfterStatusCode;
         }
         break;
+      }
 
-      case State::kAfterStatusCode:
+      case State::kAfterStatusCode: {
+        const char c = data[i];
         if (c == ' ') {
           state_ = State::kReason;
         } else if (c == '\r') {
           state_ = State::kStartLineLF;
         } else {
-          return fail(i, SyntaxFailure::kMalformed, "status code must be three digits");
+          return failAt(base, i, F::kMalformed, "status code must be three digits");
         }
         break;
+      }
 
       case State::kReason:
-        if (c == '\r') {
-          state_ = State::kStartLineLF;
-        } else if (!chars::isFieldContent(c)) {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in reason phrase");
-        }
+        i = scanRun(data, i, end, chars::kVisible | chars::kObsText | chars::kWhitespace);
+        if (i == end) continue;
+        if (data[i] != '\r') return failAt(base, i, F::kMalformed, "invalid character in reason phrase");
+        state_ = State::kStartLineLF;
         break;
 
       case State::kStartLineLF:
-        if (c != '\n') return fail(i, SyntaxFailure::kMalformed, "CR not followed by LF");
+        if (data[i] != '\n') return failAt(base, i, F::kMalformed, "CR not followed by LF");
         state_ = State::kFieldLineStart;
         break;
 
-      case State::kFieldLineStart:
+      case State::kFieldLineStart: {
+        const char c = data[i];
         if (c == '\r') {
           state_ = State::kFinalLF;
         } else if (chars::isToken(c)) {
           if (fields_ >= limits_.max_fields) {
-            return fail(i, SyntaxFailure::kTooManyFields, "more header fields than the limit");
+            return failAt(base, i, F::kTooManyFields, "more header fields than the limit");
           }
           ++fields_;
           state_ = State::kFieldName;
         } else if (c == ' ' || c == '\t') {
-          return fail(i, SyntaxFailure::kMalformed, "obs-fold or whitespace before a field line");
+          return failAt(base, i, F::kMalformed, "obs-fold or whitespace before a field line");
         } else {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in field name");
+          return failAt(base, i, F::kMalformed, "invalid character in field name");
         }
         break;
+      }
 
-      case State::kFieldName:
+      case State::kFieldName: {
+        i = scanRun(data, i, end, chars::kToken);
+        if (i == end) continue;
+        const char c = data[i];
         if (c == ':') {
           state_ = State::kFieldValue;
         } else if (c == ' ' || c == '\t') {
-          return fail(i, SyntaxFailure::kMalformed, "whitespace between field name and colon");
-        } else if (!chars::isToken(c)) {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in field name");
+          return failAt(base, i, F::kMalformed, "whitespace between field name and colon");
+        } else {
+          return failAt(base, i, F::kMalformed, "invalid character in field name");
         }
         break;
+      }
 
-      case State::kFieldValue:
+      case State::kFieldValue: {
+        i = scanRun(data, i, end, chars::kVisible | chars::kObsText | chars::kWhitespace);
+        if (i == end) continue;
+        const char c = data[i];
         if (c == '\r') {
           state_ = State::kFieldLF;
         } else if (c == '\n') {
-          return fail(i, SyntaxFailure::kMalformed, "LF without CR in field line");
-        } else if (!chars::isFieldContent(c)) {
-          return fail(i, SyntaxFailure::kMalformed, "invalid character in field value");
+          return failAt(base, i, F::kMalformed, "LF without CR in field line");
+        } else {
+          return failAt(base, i, F::kMalformed, "invalid character in field value");
         }
         break;
+      }
 
       case State::kFieldLF:
-        if (c != '\n') return fail(i, SyntaxFailure::kMalformed, "CR not followed by LF");
+        if (data[i] != '\n') return failAt(base, i, F::kMalformed, "CR not followed by LF");
         state_ = State::kFieldLineStart;
         break;
 
       case State::kFinalLF:
-        if (c != '\n') return fail(i, SyntaxFailure::kMalformed, "CR not followed by LF");
+        if (data[i] != '\n') return failAt(base, i, F::kMalformed, "CR not followed by LF");
         state_ = State::kDone;
-        return {GuardStatus::kDone, i + 1, SyntaxFailure::kNone, ""};
+        bytes_ = base + static_cast<uint32_t>(i) + 1;
+        return {GuardStatus::kDone, i + 1, F::kNone, ""};
 
       case State::kDone:
       case State::kFailed:
         // Unreachable: both return before the loop.
-        return fail(i, SyntaxFailure::kMalformed, "internal: guard fed after its end");
+        return failAt(base, i, F::kMalformed, "internal: guard fed after its end");
     }
+    ++i;
   }
-  return {GuardStatus::kNeedMore, len, SyntaxFailure::kNone, ""};
+  bytes_ = base + static_cast<uint32_t>(i);
+  if (i < len) return fail(i, F::kSectionTooLarge, "header section larger than the limit");
+  return {GuardStatus::kNeedMore, len, F::kNone, ""};
 }
 
 // ---------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@
 // Streaming: feed() takes any split of the input (down to one byte per call) and gives
 // identical results for every split; state between calls is a few integers. A guard
 // stops exactly at the end of its section, so the caller knows where the head or the
-// chunked body ends without llhttp. Cost: one table lookup per head byte, and per chunk
-// only its size line — chunk data is skipped by count, not scanned.
+// chunked body ends without llhttp. Cost: one table lookup per head byte (runs of
+// ordinary bytes in the target, names and values are scanned in tight loops, not
+// through the state machine), and per chunk only its size line — chunk data is
+// skipped by count, not scanned.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +43,7 @@ enum : uint8_t {
   kWhitespace = 1 << 3,    // SP / HTAB
   kHexDigit = 1 << 4,
   kHostChar = 1 << 5,      // reg-name / IPv4 / port: unreserved, sub-delims, '%'
+  kTargetChar = 1 << 6,    // request-target: VCHAR except '#'
 };
 
 struct Table {
@@ -49,7 +52,8 @@ struct Table {
 
 constexpr Table makeTable() {
   Table table{};
-  for (int c = 0x21; c <= 0x7E; ++c) table.classes[c] |= kVisible;
+  for (int c = 0x21; c <= 0x7E; ++c) table.classes[c] |= kVisible | kTargetChar;
+  table.classes[static_cast<unsigned char>('#')] &= static_cast<uint8_t>(~kTargetChar);
   for (int c = 0x80; c <= 0xFF; ++c) table.classes[c] |= kObsText;
   table.classes[static_cast<unsigned char>(' ')] |= kWhitespace;
   table.classes[static_cast<unsigned char>('\t')] |= kWhitespace;
@@ -166,6 +170,11 @@ class HeadSyntaxGuard {
   };
 
   GuardResult fail(size_t consumed, SyntaxFailure failure, const char* reason);
+  // fail() for the byte at data[i] of a feed() that began with `base` bytes.
+  GuardResult failAt(uint32_t base, size_t i, SyntaxFailure failure, const char* reason) {
+    bytes_ = base + static_cast<uint32_t>(i) + 1;
+    return fail(i, failure, reason);
+  }
   // One byte of "HTTP/d.d"; returns false when `c` cannot be at `version_pos_`.
   bool acceptVersionByte(char c);
 

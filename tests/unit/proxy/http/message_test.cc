@@ -18,6 +18,8 @@ TEST(MessageTest, EqualsIgnoreCaseIsAsciiOnly) {
   EXPECT_FALSE(equalsIgnoreCase("a", "b"));
   // '@' (0x40) and '`' (0x60) differ only in the case bit but are not letters.
   EXPECT_FALSE(equalsIgnoreCase("@", "`"));
+  EXPECT_FALSE(equalsIgnoreCase("[", "{"));
+  EXPECT_TRUE(equalsIgnoreCase("AZaz-09", "azAZ-09"));
   EXPECT_FALSE(equalsIgnoreCase("\xC9", "\xE9"));
 }
 
