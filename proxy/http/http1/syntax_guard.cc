@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace switchyard::http::http1 {
 
 // ---------------------------------------------------------------------------------------
@@ -76,6 +80,29 @@ namespace {
 inline size_t scanRun(const char* data, size_t i, size_t end, uint8_t cls) {
   while (i < end && chars::is(data[i], cls)) ++i;
   return i;
+}
+
+// scanRun for field values and reason phrases (field-content: VCHAR, SP, HTAB,
+// obs-text), 16 bytes at a time over the common case of printable ASCII
+// (0x20..0x7E); a block with any other byte hands over to scanRun at it.
+inline size_t scanFieldContent(const char* data, size_t i, size_t end) {
+  constexpr uint8_t kFieldContent = chars::kVisible | chars::kObsText | chars::kWhitespace;
+#if defined(__SSE2__)
+  const __m128i below_space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - i >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    // Signed compare: bytes >= 0x80 count as "below space" too, and take the slow path.
+    const __m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, below_space), _mm_cmpeq_epi8(v, del));
+    const int mask = _mm_movemask_epi8(odd);
+    if (mask != 0) {
+      i += static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      break;
+    }
+    i += 16;
+  }
+#endif
+  return scanRun(data, i, end, kFieldContent);
 }
 
 }  // namespace
@@ -201,7 +228,7 @@ GuardResult HeadSyntaxGuard::feed(const char* data, size_t len) {
       }
 
       case State::kReason:
-        i = scanRun(data, i, end, chars::kVisible | chars::kObsText | chars::kWhitespace);
+        i = scanFieldContent(data, i, end);
         if (i == end) continue;
         if (data[i] != '\r') return failAt(base, i, F::kMalformed, "invalid character in reason phrase");
         state_ = State::kStartLineLF;
@@ -245,7 +272,7 @@ GuardResult HeadSyntaxGuard::feed(const char* data, size_t len) {
       }
 
       case State::kFieldValue: {
-        i = scanRun(data, i, end, chars::kVisible | chars::kObsText | chars::kWhitespace);
+        i = scanFieldContent(data, i, end);
         if (i == end) continue;
         const char c = data[i];
         if (c == '\r') {
