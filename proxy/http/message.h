@@ -86,6 +86,23 @@ struct HeaderField {
   std::string_view value;
 };
 
+// kMaxHeaders field slots that are never initialised: only [0, header_count) are ever
+// written before they are read. A zeroed 3 KiB array per parsed head (one per request
+// and one per upstream response) was 5% of a proxied request's instructions.
+class FieldSlots {
+ public:
+  FieldSlots() noexcept {}  // leaves the slots uninitialised, on purpose
+  HeaderField& operator[](size_t i) { return slots_[i]; }
+  const HeaderField& operator[](size_t i) const { return slots_[i]; }
+  HeaderField* data() { return slots_; }
+  const HeaderField* data() const { return slots_; }
+
+ private:
+  union {
+    HeaderField slots_[kMaxHeaders];
+  };
+};
+
 // How the body of a message ends (RFC 9112 6.3). Decided once, when the head is complete.
 enum class BodyFraming : uint8_t {
   kNone,           // no body at all (no framing fields, Content-Length: 0, HEAD/1xx/204/304)
@@ -120,7 +137,7 @@ struct MessageHead {
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
 
-  HeaderField headers[kMaxHeaders];
+  FieldSlots headers;
   uint16_t header_count = 0;
 
   std::optional<uint64_t> content_length;  // the Content-Length value, when present
@@ -132,7 +149,7 @@ struct MessageHead {
   bool upgrade = false;  // the connection leaves HTTP after this message (see the heads)
   ConnectionTokens connection;
 
-  std::span<const HeaderField> fields() const { return {headers, header_count}; }
+  std::span<const HeaderField> fields() const { return {headers.data(), header_count}; }
   // The first field named `name` (case-insensitive), or nullptr.
   const HeaderField* find(std::string_view name) const;
 
