@@ -1,6 +1,7 @@
 // ClientConnection: one client TCP connection, from accept to close.
 //
-// Owns the socket and its keep-alive life. While a request is in flight a
+// Owns the socket and its keep-alive life. A fresh connection starts idle
+// (below) until its first bytes arrive. While a request is in flight a
 // Task serves it (one Task per connection, straight-line code: read the
 // head, route, stream the body up, stream the response down). Between
 // requests the connection holds no Task, no stack and no buffer: the
@@ -46,7 +47,8 @@ class Server;
 struct ListenerHandle;
 struct ProxyState;
 
-class ClientConnection {
+// The RegistryLink is the Server's (its connection registry).
+class ClientConnection : public RegistryLink {
  public:
   // Takes over an accepted socket and starts serving it in a new Task.
   static void start(Server* server, std::shared_ptr<ListenerHandle> listener,
@@ -54,14 +56,10 @@ class ClientConnection {
 
   // Drain: closes the socket now if the connection is idle and returns
   // true; the caller must then call finishClose() once it no longer holds
-  // the registry lock. Otherwise leaves it to finish its current request
+  // the registry's lock. Otherwise leaves it to finish its current request
   // (its Task sees the server draining and closes afterwards).
   bool closeIfIdle();
   void finishClose();
-
-  // Intrusive registry links (Server, under its lock).
-  ClientConnection* prev = nullptr;
-  ClientConnection* next = nullptr;
 
  private:
   enum State : int { kActive, kArming, kIdle, kClosing, kHookCloses };

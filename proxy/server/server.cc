@@ -269,14 +269,12 @@ void Server::drain(std::chrono::nanoseconds timeout) {
   // "Connection: close". Re-scan: a connection can go idle meanwhile.
   for (int round = 0; round < 100000; round++) {
     std::vector<ClientConnection*> closed;
-    {
-      std::lock_guard<std::mutex> lock(conns_mu_);
-      for (ClientConnection* c = conns_; c != nullptr; c = c->next) {
-        if (c->closeIfIdle()) closed.push_back(c);
-      }
-    }
+    connections_.forEach([&closed](RegistryLink* link) {
+      auto* c = static_cast<ClientConnection*>(link);
+      if (c->closeIfIdle()) closed.push_back(c);
+    });
     for (ClientConnection* c : closed) c->finishClose();
-    if (conn_count_.load(std::memory_order_acquire) == 0) return;
+    if (connections_.size() == 0) return;
     if (std::chrono::steady_clock::now() >= deadline) return;
     rt::sleep_for(std::chrono::milliseconds(20));
   }
@@ -333,22 +331,10 @@ bool Server::ready(std::string& why) const {
   return true;
 }
 
-int64_t Server::activeConnections() const { return conn_count_.load(std::memory_order_acquire); }
+int64_t Server::activeConnections() const { return connections_.size(); }
 
-void Server::addConnection(ClientConnection* c) {
-  std::lock_guard<std::mutex> lock(conns_mu_);
-  c->prev = nullptr;
-  c->next = conns_;
-  if (conns_ != nullptr) conns_->prev = c;
-  conns_ = c;
-  conn_count_.fetch_add(1, std::memory_order_acq_rel);
-}
+void Server::addConnection(ClientConnection* c) { connections_.add(c, rt::current_worker()); }
 
-void Server::removeConnection(ClientConnection* c) {
-  std::lock_guard<std::mutex> lock(conns_mu_);
-  if (c->prev != nullptr) c->prev->next = c->next; else conns_ = c->next;
-  if (c->next != nullptr) c->next->prev = c->prev;
-  conn_count_.fetch_sub(1, std::memory_order_acq_rel);
-}
+void Server::removeConnection(ClientConnection* c) { connections_.remove(c); }
 
 }  // namespace switchyard::server

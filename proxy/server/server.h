@@ -20,6 +20,7 @@
 #include "proxy/log/access_log.h"
 #include "proxy/metrics/proxy_stats.h"
 #include "proxy/server/buffer_pool.h"
+#include "proxy/server/connection_registry.h"
 #include "proxy/server/proxy_state.h"
 #include "runtime/net/net.h"
 #include "runtime/sync/sync.h"
@@ -140,9 +141,7 @@ class Server {
   // Every health-check, readmission and DNS Task of every snapshot (~Server waits).
   rt::WaitGroup cluster_tasks_;
 
-  std::mutex conns_mu_;
-  ClientConnection* conns_ = nullptr;  // intrusive list head, guarded by conns_mu_
-  std::atomic<int64_t> conn_count_{0};
+  ConnectionRegistry connections_;
 };
 
 }  // namespace switchyard::server
