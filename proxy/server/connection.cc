@@ -1086,6 +1086,9 @@ ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandl
   // sums snapshots, so the gauge balances across reloads).
   std::shared_ptr<const ProxyState> state = server_->state();
   const size_t slot = state->listenerSlot(listener_.get());
+  if (slot != SIZE_MAX) {
+    first_bytes_timeout_ = state->config->listeners[slot].timeouts.header_read;
+  }
   if (state->stats != nullptr && slot != SIZE_MAX) {
     opened_stats_ = state->stats;
     opened_listener_ = slot;
@@ -1104,7 +1107,15 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::start(Server* server, std::shared_ptr<ListenerHandle> listener,
                              TcpConn conn) {
   auto* c = new ClientConnection(server, std::move(listener), std::move(conn));
-  rt::go([c] { taskEntry(c); });
+  if (c->first_bytes_timeout_.count() <= 0) {
+    rt::go([c] { taskEntry(c); });  // the listener is gone (a reload): serve() closes it
+    return;
+  }
+  // Until its first bytes arrive a fresh connection is an idle one: no Task and no
+  // buffer, closed silently by the timer after header_read (as a silent connection
+  // always was), and closed at once by a drain instead of holding it for header_read.
+  // Bytes that came with the handshake are already an edge: the hook starts at once.
+  c->goIdle(c->first_bytes_timeout_);
 }
 
 void ClientConnection::release() {

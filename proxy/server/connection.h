@@ -37,6 +37,7 @@
 #include "proxy/http/proxy_protocol/parser.h"
 #include "config/config.h"
 #include "proxy/metrics/proxy_stats.h"
+#include "proxy/server/connection_registry.h"
 #include "proxy/transport/stream.h"
 #include "runtime/net/net.h"
 #include "runtime/runtime.h"
@@ -102,6 +103,9 @@ class ClientConnection : public RegistryLink {
   std::atomic<int> state_{kActive};
   std::atomic<int> refs_{1};
   rt::CallbackTimer idle_timer_;
+  // The listener's header_read when the connection was accepted: how long it may stay
+  // silent before its first byte (0: serve at once).
+  std::chrono::nanoseconds first_bytes_timeout_{0};
   std::shared_ptr<proxy::metrics::ProxyStats> opened_stats_;
   size_t opened_listener_ = 0;
 };

@@ -77,6 +77,33 @@ TEST(DrainTest, ClosesIdleConnectionsAndLetsInFlightResponsesFinish) {
   EXPECT_EQ(open, 0);
 }
 
+// A connection that has not sent a byte yet is idle, not in flight: a drain closes it
+// at once instead of waiting out header_read (here 30 s, beyond the drain's timeout).
+TEST(DrainTest, ClosesSilentFreshConnectionsAtOnce) {
+  Origin origin(echoHandler());
+  std::string config = fill(std::string(kDrainConfig), {{"ORIGIN", origin.address()}});
+  config.replace(config.find("address = \"127.0.0.1:0\""), 0,
+                 "timeouts = { header_read = \"30s\" }\n");
+  ProxyHarness proxy(config);
+  ASSERT_TRUE(proxy.ok());
+  Client silent(proxy.port());
+  ASSERT_TRUE(silent.connected());
+  ASSERT_TRUE(Origin::eventually(
+      [&] {
+        int64_t open = 0;
+        proxy.inTask([&] { open = proxy.server().activeConnections(); });
+        return open == 1;
+      },
+      2s));
+  const auto start = Clock::now();
+  ProxyHarness::Pending drain = proxy.startTask([&] { proxy.server().drain(patience(10s)); });
+  std::string received;
+  EXPECT_TRUE(silent.waitClosed(patience(1s), &received));
+  EXPECT_EQ(received, "");
+  EXPECT_TRUE(drain.waitFor(patience(2s)));
+  EXPECT_LT(since(start), patience(2s));
+}
+
 TEST(DrainTest, ConnectionsClosingDuringDrainLeaveNothingBehind) {
   // Clients close while drain() runs: each connection's hook Task and the
   // drain race for it. Whoever wins, the connection must be gone at once,
