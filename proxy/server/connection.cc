@@ -274,8 +274,11 @@ class Exchange {
   };
   // Forwards body bytes from in_ to `up`; reads the client for more only when
   // `read_client` (otherwise stops at kNeedMore). Sets *upgraded on kUpgrade.
+  // Sets *client_done (if given) as soon as it will read no more client bytes,
+  // before writing the last ones upstream.
   BodyResult forwardBody(RequestParser& rp, Stream& up, Deadline request_deadline,
-                         bool read_client, bool* upgraded);
+                         bool read_client, bool* upgraded,
+                         std::atomic<bool>* client_done = nullptr);
   bool writeClient(const char* data, size_t n);
   // The final response head waits in bufs_.out until the first body bytes (or the
   // end of the response) so both leave in one write: one syscall, and over TLS one
@@ -338,12 +341,16 @@ bool Exchange::writeClient(const char* data, size_t n) {
 
 Exchange::BodyResult Exchange::forwardBody(RequestParser& rp, Stream& up,
                                            Deadline request_deadline, bool read_client,
-                                           bool* upgraded) {
+                                           bool* upgraded, std::atomic<bool>* client_done) {
   for (;;) {
     ParseResult r = rp.execute(in_.buf + in_.begin, in_.end - in_.begin);
     if (r.event == ParseEvent::kError) {
       body_error_ = r.error;
       return BodyResult::kBadRequest;  // the upstream sees a truncated body, never an ambiguous one
+    }
+    if (client_done != nullptr &&
+        (r.event == ParseEvent::kMessageComplete || r.event == ParseEvent::kUpgrade)) {
+      client_done->store(true, std::memory_order_release);
     }
     if (r.body_wire_bytes > 0) {
       std::error_code ec;
@@ -766,6 +773,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
     struct BodyTask {
       rt::WaitGroup done;
       std::atomic<bool> finished{false};
+      std::atomic<bool> client_done{false};  // it has read the whole body from the client
       BodyResult result = BodyResult::kComplete;
       bool running = false;
     } body;
@@ -778,7 +786,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         body.running = true;
         body.done.add(1);
         rt::go([this, &rp, &up, &body, &request_upgraded, request_deadline] {
-          body.result = forwardBody(rp, up, request_deadline, true, &request_upgraded);
+          body.result =
+              forwardBody(rp, up, request_deadline, true, &request_upgraded, &body.client_done);
           const bool failed_here = body.result == BodyResult::kBadRequest ||
                                    body.result == BodyResult::kClientGone ||
                                    body.result == BodyResult::kClientTimeout;
@@ -1009,6 +1018,15 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       // upstream answered early, and the rest of the body will never be read, so
       // neither connection can be reused.
       for (int i = 0; i < 64 && !body.finished.load(std::memory_order_acquire); i++) rt::yield();
+      // A body Task that has read the whole body has only its last upstream write
+      // left; its thread may have been descheduled right there (a busy host). Closing
+      // a healthy client connection for that would be wrong: wait for it a little
+      // (at most about 10 ms).
+      for (int i = 0; i < 200 && !body.finished.load(std::memory_order_acquire) &&
+                      body.client_done.load(std::memory_order_acquire);
+           i++) {
+        rt::sleep_for(std::chrono::microseconds(50));
+      }
       const bool complete =
           body.finished.load(std::memory_order_acquire) && body.result == BodyResult::kComplete;
       stopBody();
