@@ -11,15 +11,27 @@
 //
 // Reads skip the syscall that would say EAGAIN. Go's read loop is "read;
 // on EAGAIN park; read again": a request/response connection pays a
-// useless read per message. Here every TCP socket has TCP_INQ on, so each
-// read also learns how many bytes were left queued; when that is 0 the
-// next read parks first and reads once an edge arrives. That is safe
-// because epoll (edge-triggered) reports each arrival of data after the
-// kernel queued it, and the poll descriptor remembers an edge that found
-// no waiter (kReady): data that came after the look that said "empty"
-// either already left kReady behind or will wake the parked reader. A
-// stale kReady costs one EAGAIN read, Go's price. Two reads per round trip
-// fewer than Go in BM_TcpEcho (docs/PERFORMANCE.md).
+// useless read per message. Here a read that returns fewer bytes than it
+// asked for marks the receive queue empty (TCP copies everything queued,
+// backlog included, up to the size asked), so the next read parks first
+// and reads once an edge arrives: the rule nginx applies to edge-triggered
+// epoll. That is safe because epoll (edge-triggered) reports each arrival
+// of data after the kernel queued it, and the poll descriptor remembers an
+// edge that found no waiter (kReady): data that came after the short read
+// either already left kReady behind or will wake the parked reader. Two
+// exceptions: a read that fills its buffer proves nothing, and neither does
+// a short read once the poller has seen the peer's FIN (EPOLLRDHUP), since
+// recv hands over the last data and reports the end only on the next call
+// while the FIN's edge may already be spent. Then the next read tries the
+// syscall; a stale kReady costs one EAGAIN read, Go's price. Two reads per
+// round trip fewer than Go in BM_TcpEcho (docs/PERFORMANCE.md).
+//
+// An earlier version learned the queue's length from TCP_INQ instead: its
+// recvmsg with a control message cost about 2% of a proxied request's CPU
+// more than recv (msghdr and iovec copies, put_cmsg), for the same answer.
+// (One case differs: a read stops short at TCP urgent data, which HTTP
+// never sends; such a sender stalls only its own connection, until its
+// timeout.)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -83,43 +95,28 @@ std::error_code setIntOption(int fd, int level, int name, int value) {
 // here uses pthread_cancel. Sanitizer builds keep the libc calls, whose
 // interceptors check and annotate the buffers.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-ssize_t sysRecvmsg(int fd, msghdr* m) { return ::recvmsg(fd, m, 0); }
+ssize_t sysRecv(int fd, void* b, size_t n) { return ::recv(fd, b, n, 0); }
 ssize_t sysSend(int fd, const void* b, size_t n) { return ::send(fd, b, n, MSG_NOSIGNAL); }
 ssize_t sysSendmsg(int fd, const msghdr* m) { return ::sendmsg(fd, m, MSG_NOSIGNAL); }
 #else
-ssize_t sysRecvmsg(int fd, msghdr* m) { return ::syscall(SYS_recvmsg, fd, m, 0); }
+ssize_t sysRecv(int fd, void* b, size_t n) {
+  return ::syscall(SYS_recvfrom, fd, b, n, 0, nullptr, nullptr);
+}
 ssize_t sysSend(int fd, const void* b, size_t n) {
   return ::syscall(SYS_sendto, fd, b, n, MSG_NOSIGNAL, nullptr, 0);
 }
 ssize_t sysSendmsg(int fd, const msghdr* m) { return ::syscall(SYS_sendmsg, fd, m, MSG_NOSIGNAL); }
 #endif
 
-// Options every connection gets (accepted or dialled): no Nagle delay, and
-// TCP_INQ for read()'s "queue drained" hint. Failures only cost speed.
-void setConnOptions(int fd) {
-  (void)setIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-  (void)setIntOption(fd, IPPROTO_TCP, TCP_INQ, 1);
-}
+// Options every connection gets (accepted or dialled): no Nagle delay.
+// A failure only costs speed.
+void setConnOptions(int fd) { (void)setIntOption(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
-// recv() that also returns the bytes left in the receive queue in `inq`
-// (TCP_INQ's control message; stays -1 when the socket sends none).
-ssize_t recvWithInq(int fd, void* buf, size_t n, int& inq) {
-  iovec iov{buf, n};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t r = sysRecvmsg(fd, &msg);
-  if (r > 0) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
-        std::memcpy(&inq, CMSG_DATA(c), sizeof inq);
-      }
-    }
-  }
-  return r;
+// Whether a read of `got` bytes out of `asked` emptied the receive queue: a
+// short read did, unless the peer's FIN (or an error) waits behind the data
+// (see the top of this file).
+bool shortReadDrained(size_t got, size_t asked, const internal::PollDesc* pd) {
+  return got < asked && !internal::pollReadHangup(pd);
 }
 
 // Splits "host:port" or "[host]:port". The host of the unbracketed form
@@ -323,7 +320,6 @@ TcpConn TcpConn::adopt(int fd, std::error_code& ec) {
   }
   FdGuard guard{fd};
   if ((ec = setNonBlocking(fd))) return {};
-  (void)setIntOption(fd, IPPROTO_TCP, TCP_INQ, 1);  // fails on a non-TCP socket: fine
   PollDesc* pd = internal::pollOpen(fd, ec);
   if (pd == nullptr) return {};
   return TcpConn(guard.release(), pd);
@@ -336,10 +332,9 @@ size_t TcpConn::read(void* buf, size_t n, std::error_code& ec) {
     // Queue empty at the last look: wait for an edge before reading (see
     // the top of this file).
     if (read_drained_ && (ec = detail::waitFd(pd_, IoMode::kRead, read_deadline_))) return 0;
-    int inq = -1;
-    const ssize_t r = recvWithInq(fd_, buf, n, inq);
+    const ssize_t r = sysRecv(fd_, buf, n);
     if (r > 0) {
-      read_drained_ = inq == 0;
+      read_drained_ = shortReadDrained(static_cast<size_t>(r), n, pd_);
       return static_cast<size_t>(r);
     }
     if (r == 0) {
@@ -365,10 +360,9 @@ size_t TcpConn::tryRead(void* buf, size_t n, std::error_code& ec) {
     return 0;
   }
   for (;;) {
-    int inq = -1;
-    const ssize_t r = recvWithInq(fd_, buf, n, inq);
+    const ssize_t r = sysRecv(fd_, buf, n);
     if (r > 0) {
-      read_drained_ = inq == 0;
+      read_drained_ = shortReadDrained(static_cast<size_t>(r), n, pd_);
       return static_cast<size_t>(r);
     }
     if (r == 0) {

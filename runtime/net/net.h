@@ -27,8 +27,7 @@
 // thread they fail with operation_not_permitted instead of waiting.
 //
 // Platforms: Linux (>= 4.18) only so far. net.cc uses accept4,
-// SOCK_NONBLOCK, TCP_KEEPIDLE and TCP_INQ (Linux; the BSDs lack TCP_INQ and
-// would skip the "queue drained" shortcut in read()); SignalReader is a
+// SOCK_NONBLOCK and TCP_KEEPIDLE (Linux); SignalReader is a
 // signalfd (signal_linux.cc): the self-pipe version for the BSDs is not
 // written yet.
 #pragma once
@@ -83,8 +82,8 @@ class TcpConn {
   TcpConn(const TcpConn&) = delete;
   TcpConn& operator=(const TcpConn&) = delete;
 
-  // Takes ownership of a connected socket (made non-blocking here, and
-  // TCP_INQ turned on if it is TCP); on failure the fd is closed.
+  // Takes ownership of a connected socket (made non-blocking here); on
+  // failure the fd is closed.
   static TcpConn adopt(int fd, std::error_code& ec);
 
   bool valid() const { return fd_ >= 0; }
@@ -102,7 +101,8 @@ class TcpConn {
   // For protocol layers that drive the socket themselves (TLS): one
   // attempt that never parks. tryRead returns the count (> 0) or sets ec:
   // eof, std::errc::resource_unavailable_try_again when the receive queue
-  // is empty (known from TCP_INQ without a syscall, as read() knows it), or
+  // is empty (known from the last short read without a syscall, as read()
+  // knows it), or
   // the error. tryWrite returns the count sent (maybe short), or 0 with ec
   // set (resource_unavailable_try_again when the send buffer is full).
   size_t tryRead(void* buf, size_t n, std::error_code& ec);
@@ -150,8 +150,8 @@ class TcpConn {
   internal::PollDesc* pd_ = nullptr;
   Deadline read_deadline_ = kNoDeadline;
   Deadline write_deadline_ = kNoDeadline;
-  // The receive queue was empty when last looked at (TCP_INQ reported 0
-  // bytes left, or EAGAIN): the next read waits for an edge first instead
+  // The receive queue was empty when last looked at (a short read before
+  // any FIN, or EAGAIN): the next read waits for an edge first instead
   // of paying a syscall that would only say EAGAIN (net.cc, read()).
   bool read_drained_ = false;
 };

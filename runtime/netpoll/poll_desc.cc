@@ -163,6 +163,7 @@ PollDesc* pollOpen(int fd, std::error_code& ec) {
   }
   pd->fd = fd;
   pd->closing.store(false, std::memory_order_relaxed);
+  pd->read_hangup.store(false, std::memory_order_relaxed);
   pd->rg.store(0, std::memory_order_relaxed);
   pd->wg.store(0, std::memory_order_relaxed);
   pd->hook_fn = nullptr;

@@ -37,6 +37,10 @@ struct PollDesc {
   uint32_t index = 0;                      // slot in the descriptor table
   std::atomic<uint32_t> generation{0};     // bumped on every close
   std::atomic<bool> closing{false};
+  // The poller saw the read side end (EPOLLRDHUP/HUP/ERR, EV_EOF): a FIN or an
+  // error is queued behind whatever data is left. Stored before the edge is
+  // published, so whoever consumes that edge sees it. Cleared by pollOpen.
+  std::atomic<bool> read_hangup{false};
   std::atomic<uintptr_t> rg{0};
   std::atomic<uintptr_t> wg{0};
   std::atomic<uint64_t> r_ticket{0};
@@ -53,6 +57,12 @@ PollDesc* pollOpen(int fd, std::error_code& ec);
 // Deregisters and recycles. No Task may be waiting on it (evict first) and
 // the caller closes the fd afterwards.
 void pollClose(PollDesc* pd);
+// Whether the peer's FIN (or an error) has reached the poller for pd: a
+// short read then no longer proves the queue is empty, since recv returns
+// the last data and reports the end only on the next call.
+inline bool pollReadHangup(const PollDesc* pd) {
+  return pd->read_hangup.load(std::memory_order_acquire);
+}
 // Parks the current Task until `mode` is ready, the deadline passes
 // (CLOCK_MONOTONIC ns; INT64_MAX = none) or the descriptor is evicted.
 // Returns {} when ready, errc::timed_out, or errc::operation_canceled.

@@ -119,6 +119,9 @@ int Poller::poll(int64_t timeout_ns, int batch, TaskQueue& ready) {
     fd_events++;
     // Errors and hang-ups wake both sides: the next read/write reports it.
     const bool readable = (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    if ((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+      pd->read_hangup.store(true, std::memory_order_release);
+    }
     const bool writable = (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
     pollReady(pd, readable, writable, ready);
   }

@@ -98,6 +98,7 @@ int Poller::poll(int64_t timeout_ns, int batch, TaskQueue& ready) {
     if (pd == nullptr) continue;
     fd_events++;
     const bool eof_or_err = (ev.flags & (EV_EOF | EV_ERROR)) != 0;
+    if (eof_or_err) pd->read_hangup.store(true, std::memory_order_release);
     const bool readable = ev.filter == EVFILT_READ || eof_or_err;
     const bool writable = ev.filter == EVFILT_WRITE || eof_or_err;
     pollReady(pd, readable, writable, ready);

@@ -364,7 +364,7 @@ TEST(TcpTest, WritevGathersAndSurvivesPartialWrites) {
   });
 }
 
-// read() skips the syscall when TCP_INQ said the queue was empty and
+// read() skips the syscall when a short read said the queue was empty and
 // waits for an edge instead: data arriving after that look must still wake
 // the reader, whatever the read sizes.
 TEST(TcpTest, DrainedReadsStillSeeLaterData) {
@@ -442,6 +442,37 @@ TEST(TcpTest, DrainedReadsStillSeeLaterData) {
     client.close();
     EXPECT_EQ(server.read(buf, sizeof buf, ec), 0u);
     EXPECT_EQ(ec, errc::eof);
+  });
+}
+
+// A short read normally means "queue empty, wait for an edge". Not when the
+// peer's FIN came in the same edge as the data: recv returns the data now
+// and the end only on the next call, and no edge will come for it. One
+// worker, so the writer's data and FIN are both queued before the poller
+// runs and reach the parked reader as one event.
+TEST(TcpTest, ShortReadBeforeAQueuedFinStillSeesTheEnd) {
+  runTask(1, [&] {
+    TcpListener ln = listenLoopback();
+    std::error_code ec;
+    TcpConn client, server;
+    ASSERT_TRUE(connectPair(ln, client, server));
+    rt::WaitGroup writer;
+    writer.add(1);
+    rt::go([&] {
+      std::error_code wec;
+      rt::sleep_for(10ms);  // the reader parks first
+      client.write("data", 4, wec);
+      client.shutdownWrite();
+      writer.done();
+    });
+    server.setReadDeadline(after(3s));
+    char buf[64];
+    EXPECT_EQ(server.read(buf, sizeof buf, ec), 4u) << ec.message();
+    const auto t0 = Clock::now();
+    EXPECT_EQ(server.read(buf, sizeof buf, ec), 0u);
+    EXPECT_EQ(ec, errc::eof) << ec.message();
+    EXPECT_LT(msSince(t0), 1000) << "the end was only seen at the read deadline";
+    writer.wait();
   });
 }
 
