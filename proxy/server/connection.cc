@@ -1085,7 +1085,8 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
 
 ClientConnection::ClientConnection(Server* server, std::shared_ptr<ListenerHandle> listener,
                                    TcpConn conn)
-    : server_(server), listener_(std::move(listener)), conn_(Stream(std::move(conn))) {
+    : server_(server), listener_(std::move(listener)), conn_(Stream(std::move(conn))),
+      accepted_ns_(nowNs()) {
   rt::net::Address peer = conn_.peerAddress();
   const void* addr = nullptr;
   if (peer.family() == AF_INET) {
@@ -1196,7 +1197,12 @@ void ClientConnection::onIdleTimeout(void* self) {
   c->release();  // the timer's reference
 }
 
-bool ClientConnection::closeIfIdle() {
+bool ClientConnection::closeIfIdle(int64_t now_ns) {
+  // A fresh connection gets a moment to send its first request (see serve()).
+  if (!activated_.load(std::memory_order_acquire) &&
+      now_ns - accepted_ns_ < std::chrono::nanoseconds(kFreshDrainGrace).count()) {
+    return false;
+  }
   int expected = kIdle;
   if (!state_.compare_exchange_strong(expected, kClosing, std::memory_order_acq_rel)) return false;
   if (!conn_.disarmOnReadable()) {
@@ -1300,6 +1306,10 @@ bool ClientConnection::handshake(const ProxyState& state, size_t listener_index,
 
 void ClientConnection::serve() {
   rt::track_sched_delay(true);
+  // A fresh connection's first request is served even while draining: its client
+  // connected before the listener closed and, unlike a kept-alive one, has no
+  // reason to retry elsewhere if it is closed unanswered.
+  const bool first_activation = !activated_.exchange(true, std::memory_order_acq_rel);
   bool may_idle = false;
   Ns idle{0};
   {
@@ -1310,8 +1320,9 @@ void ClientConnection::serve() {
       const uint64_t generation = server_->stateGeneration();
       std::shared_ptr<const ProxyState> state = server_->state();
       const size_t li = state->listenerSlot(listener_.get());
-      if (li == SIZE_MAX || server_->draining() ||
-          listener_->stopping.load(std::memory_order_acquire)) {
+      const bool stopping =
+          server_->draining() || listener_->stopping.load(std::memory_order_acquire);
+      if (li == SIZE_MAX || (stopping && !(first_activation && !continuing))) {
         break;  // the listener went away in a reload, or we drain: close
       }
       const config::ListenerConfig& lc = state->config->listeners[li];

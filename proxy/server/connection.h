@@ -58,8 +58,12 @@ class ClientConnection : public RegistryLink {
   // Drain: closes the socket now if the connection is idle and returns
   // true; the caller must then call finishClose() once it no longer holds
   // the registry's lock. Otherwise leaves it to finish its current request
-  // (its Task sees the server draining and closes afterwards).
-  bool closeIfIdle();
+  // (its Task sees the server draining and closes afterwards). A fresh
+  // connection that has not sent its first request counts as idle only once
+  // it is kFreshDrainGrace old (steady-clock ns): its client most likely
+  // sent the request already, and it is served.
+  static constexpr std::chrono::milliseconds kFreshDrainGrace{1000};
+  bool closeIfIdle(int64_t now_ns);
   void finishClose();
 
  private:
@@ -101,6 +105,8 @@ class ClientConnection : public RegistryLink {
   // header: [0] source, [1] destination. For clusters that send a PROXY header upstream.
   proxy::proxy_protocol::Address client_addresses_[2];
   std::atomic<int> state_{kActive};
+  std::atomic<bool> activated_{false};  // a Task has served (or is serving) it
+  int64_t accepted_ns_;                 // steady clock
   std::atomic<int> refs_{1};
   rt::CallbackTimer idle_timer_;
   // The listener's header_read when the connection was accepted: how long it may stay

@@ -269,9 +269,10 @@ void Server::drain(std::chrono::nanoseconds timeout) {
   // "Connection: close". Re-scan: a connection can go idle meanwhile.
   for (int round = 0; round < 100000; round++) {
     std::vector<ClientConnection*> closed;
-    connections_.forEach([&closed](RegistryLink* link) {
+    const int64_t now_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    connections_.forEach([&closed, now_ns](RegistryLink* link) {
       auto* c = static_cast<ClientConnection*>(link);
-      if (c->closeIfIdle()) closed.push_back(c);
+      if (c->closeIfIdle(now_ns)) closed.push_back(c);
     });
     for (ClientConnection* c : closed) c->finishClose();
     if (connections_.size() == 0) return;

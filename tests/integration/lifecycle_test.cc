@@ -78,7 +78,8 @@ TEST(DrainTest, ClosesIdleConnectionsAndLetsInFlightResponsesFinish) {
 }
 
 // A connection that has not sent a byte yet is idle, not in flight: a drain closes it
-// at once instead of waiting out header_read (here 30 s, beyond the drain's timeout).
+// after its short grace for a first request (ClientConnection::kFreshDrainGrace, 1 s)
+// instead of waiting out header_read (here 30 s, beyond the drain's timeout).
 TEST(DrainTest, ClosesSilentFreshConnectionsAtOnce) {
   Origin origin(echoHandler());
   std::string config = fill(std::string(kDrainConfig), {{"ORIGIN", origin.address()}});
@@ -98,10 +99,34 @@ TEST(DrainTest, ClosesSilentFreshConnectionsAtOnce) {
   const auto start = Clock::now();
   ProxyHarness::Pending drain = proxy.startTask([&] { proxy.server().drain(patience(10s)); });
   std::string received;
-  EXPECT_TRUE(silent.waitClosed(patience(1s), &received));
+  EXPECT_TRUE(silent.waitClosed(patience(3s), &received));
   EXPECT_EQ(received, "");
-  EXPECT_TRUE(drain.waitFor(patience(2s)));
-  EXPECT_LT(since(start), patience(2s));
+  EXPECT_TRUE(drain.waitFor(patience(3s)));
+  EXPECT_LT(since(start), patience(4s));
+}
+
+// A client that connected just before the drain and sends its first request during
+// it gets an answer (Connection: close), not a closed connection: it has no reason to
+// retry elsewhere, unlike a kept-alive client.
+TEST(DrainTest, ServesTheFirstRequestOfAConnectionAcceptedBeforeIt) {
+  Origin origin(echoHandler());
+  ProxyHarness proxy(fill(std::string(kDrainConfig), {{"ORIGIN", origin.address()}}));
+  ASSERT_TRUE(proxy.ok());
+  Client fresh(proxy.port());
+  ASSERT_TRUE(fresh.connected());
+  ASSERT_TRUE(Origin::eventually(
+      [&] {
+        int64_t open = 0;
+        proxy.inTask([&] { open = proxy.server().activeConnections(); });
+        return open == 1;
+      },
+      2s));
+  ProxyHarness::Pending drain = proxy.startTask([&] { proxy.server().drain(patience(5s)); });
+  std::this_thread::sleep_for(100ms);  // the drain is under way
+  Message m = fresh.get("/direct");
+  EXPECT_EQ(m.status, 200) << m.raw_head;
+  EXPECT_TRUE(containsIgnoreCase(m.header("Connection"), "close")) << m.raw_head;
+  EXPECT_TRUE(drain.waitFor(patience(3s)));
 }
 
 TEST(DrainTest, ConnectionsClosingDuringDrainLeaveNothingBehind) {
