@@ -50,9 +50,29 @@ Server::~Server() {
   cluster_tasks_.wait();
 }
 
-std::shared_ptr<const ProxyState> Server::state() const {
+std::shared_ptr<const ProxyState> Server::lockedState() const {
   std::lock_guard<std::mutex> lock(state_mu_);
   return state_;
+}
+
+std::shared_ptr<const ProxyState> Server::state() const {
+  const int worker = rt::current_worker();
+  if (worker < 0 || static_cast<size_t>(worker) >= kStateCacheSlots) return lockedState();
+  // The generation first: state_ is at least that new once read under the lock
+  // (publish() changes both under it), and a newer one only costs a refresh later.
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  StateCacheSlot& slot = state_cache_[static_cast<size_t>(worker)];
+  if (slot.generation != generation) {
+    // An alias with its own control block, which holds one reference to the
+    // shared one: copies made by this worker's Tasks count on a line only this
+    // worker writes (a Task that migrates releases its copy elsewhere: rare).
+    std::shared_ptr<const ProxyState> shared = lockedState();
+    const ProxyState* raw = shared.get();
+    slot.state = std::shared_ptr<const ProxyState>(
+        std::make_shared<std::shared_ptr<const ProxyState>>(std::move(shared)), raw);
+    slot.generation = generation;
+  }
+  return slot.state;
 }
 
 void Server::publish(std::shared_ptr<ProxyState> state,

@@ -83,6 +83,7 @@ class Server {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
   // The state a connection activation uses (a reference per activation).
+  // Lock-free on a worker: see state_cache_.
   std::shared_ptr<const ProxyState> state() const;
   // Bumped by every publish: a connection compares it between requests to
   // pick up a reload without taking the lock each time.
@@ -126,6 +127,19 @@ class Server {
   std::shared_ptr<const config::Config> initial_;
   mutable std::mutex state_mu_;
   std::shared_ptr<const ProxyState> state_;
+  std::shared_ptr<const ProxyState> lockedState() const;
+  // Per worker: the snapshot its Tasks last took and the generation it was
+  // taken at, so a request takes neither state_mu_ nor a cache line another
+  // worker writes. Only Tasks running on worker i touch slot i, and they do
+  // not park while they do (a worker runs one Task at a time), so no lock.
+  // A slot keeps the previous snapshot after a reload until its worker's next
+  // activation (state_ is shared, so that is memory, not behaviour).
+  struct alignas(64) StateCacheSlot {
+    uint64_t generation = UINT64_MAX;
+    std::shared_ptr<const ProxyState> state;
+  };
+  static constexpr size_t kStateCacheSlots = 256;  // workers beyond use state_mu_
+  mutable std::unique_ptr<StateCacheSlot[]> state_cache_{new StateCacheSlot[kStateCacheSlots]};
   std::atomic<uint64_t> generation_{0};
   std::vector<std::shared_ptr<ListenerHandle>> listeners_;  // guarded by state_mu_
   std::atomic<bool> draining_{false};
