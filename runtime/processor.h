@@ -57,6 +57,11 @@ struct alignas(64) Processor {
 
   std::atomic<uint64_t> steals{0};
   std::atomic<uint64_t> switches{0};
+  // The clock as first read in scheduling round `clock_round` (a value of
+  // `switches`, which execute() bumps per round): coarse_now() reads it once
+  // per round. Only the M holding this P touches them.
+  int64_t clock_ns = 0;
+  uint64_t clock_round = UINT64_MAX;
 
   // Scheduling-latency histogram (sampled), written only by the owner.
   static constexpr int kLatencyBuckets = 12;  // 11 bounds + overflow

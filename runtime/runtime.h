@@ -94,6 +94,16 @@ void set_workers(int n);
 // (I/O, sync, sleep, yield): a Task may resume on another worker.
 int current_worker();
 
+// The monotonic clock as first read in the calling Task's current
+// scheduling round (since it last started running on its worker): every
+// deadline and timestamp taken in one round shares one clock read, as
+// nginx's event loop shares one per iteration. It lags the true time by the
+// Task's own uninterrupted run since the round began: microseconds for an
+// I/O-bound Task, at most a time slice (10 ms) for one that computes. Use it
+// for deadlines and log times, not to time a computation. Outside a Task it
+// reads the clock.
+std::chrono::steady_clock::time_point coarse_now();
+
 // Per-Task scheduling delay: with tracking on, the runtime adds up the time
 // the current Task spends runnable but not running (two clock reads per
 // wake-up), readable with sched_delay(). The proxy logs it per request.

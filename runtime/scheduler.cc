@@ -129,10 +129,14 @@ inline void stampRunnable(Task* t) {
   }
 }
 
-// Called when t starts running on p.
+// Called when t starts running on p, in its new round: the clock read here
+// is also the round's coarse_now().
 inline void recordRunnableWait(Processor* p, Task* t) {
   if (t->runnable_since_ns == 0) return;
-  const int64_t waited = nanotime() - t->runnable_since_ns;
+  const int64_t now = nanotime();
+  p->clock_ns = now;
+  p->clock_round = p->switches.load(std::memory_order_relaxed);
+  const int64_t waited = now - t->runnable_since_ns;
   t->runnable_since_ns = 0;
   if (t->track_all) t->sched_delay_ns += waited;
   int b = 0;
@@ -881,6 +885,20 @@ int64_t nanotime() {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
+int64_t roundNanotime() {
+  Machine* m = currentMachine();
+  Processor* p = m != nullptr ? m->p : nullptr;
+  // Between Tasks (timer callbacks, the poller) a round's value could be
+  // arbitrarily old: read the clock.
+  if (p == nullptr || m->curg.load(std::memory_order_relaxed) == nullptr) return nanotime();
+  const uint64_t round = p->switches.load(std::memory_order_relaxed);
+  if (p->clock_round == round) return p->clock_ns;
+  const int64_t now = nanotime();
+  p->clock_ns = now;
+  p->clock_round = round;
+  return now;
+}
+
 void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason) {
   Machine* m = currentMachine();
   Task* t = m->curg.load(std::memory_order_relaxed);
@@ -1188,6 +1206,10 @@ void unlock_os_thread() {
 }
 
 int workers() { return sched->procs(); }
+
+std::chrono::steady_clock::time_point coarse_now() {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(internal::roundNanotime()));
+}
 
 int current_worker() {
   Machine* m = currentMachine();

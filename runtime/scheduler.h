@@ -25,6 +25,9 @@ struct Processor;
 Machine* currentMachine();
 Task* currentTask();
 int64_t nanotime();  // CLOCK_MONOTONIC
+// nanotime() read at most once per scheduling round of the calling Task (see
+// rt::coarse_now); the real clock outside a Task.
+int64_t roundNanotime();
 
 void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason);
 void ready(Task* t);

@@ -34,9 +34,11 @@ using rt::net::TcpConn;
 using transport::Stream;
 using Ns = std::chrono::nanoseconds;
 
-Deadline after(Ns d) { return d.count() <= 0 ? kNoDeadline : Clock::now() + d; }
+// Deadlines and timestamps come from the Task's round clock (rt::coarse_now):
+// a request took about a dozen clock reads, now about one per scheduling round.
+Deadline after(Ns d) { return d.count() <= 0 ? kNoDeadline : rt::coarse_now() + d; }
 Deadline earlier(Deadline a, Deadline b) { return a < b ? a : b; }
-int64_t nowNs() { return Clock::now().time_since_epoch().count(); }
+int64_t nowNs() { return rt::coarse_now().time_since_epoch().count(); }
 
 bool isEof(const std::error_code& ec) { return ec == rt::net::errc::eof; }
 bool isTimeout(const std::error_code& ec) { return ec == std::errc::timed_out; }
@@ -418,7 +420,7 @@ Exchange::Next Exchange::run() {
           // (a Task held until header_read). With the queue known empty
           // this costs no syscall.
           std::error_code ec;
-          if (readClient(Clock::now(), ec)) continue;  // more bytes: parse them
+          if (readClient(rt::coarse_now(), ec)) continue;  // more bytes: parse them
           // Nothing pending: go idle. EOF or an error: close.
           return isTimeout(ec) ? Next::kIdle : Next::kClose;
         }
@@ -848,7 +850,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
         header_deadline = earlier(after(cc.timeouts.response_header), request_deadline);
       }
       if (header_clock_started) return header_deadline;
-      return earlier(Clock::now() + kBodyPollInterval, request_deadline);
+      return earlier(rt::coarse_now() + kBodyPollInterval, request_deadline);
     };
     auto closeUp = [&] {
       stopBody();
@@ -971,7 +973,7 @@ Outcome Exchange::proxyTo(RequestParser& rp, const RequestFacts& req,
       if (isTimeout(ec) && !head_sent && !header_clock_started) {
         // The body is still arriving: a poll ran out, or the request deadline did
         // (then the client stalled the body, which is a 408, not the upstream's 504).
-        if (Clock::now() < request_deadline) continue;
+        if (rt::coarse_now() < request_deadline) continue;
         respondError(408, "request body timed out\n", false);
         closeUp();
         return Outcome::kClose;
@@ -1181,7 +1183,7 @@ void ClientConnection::onIdleTimeout(void* self) {
   if (c->state_.load(std::memory_order_acquire) == kArming) {
     // Still arming (a very short idle timeout): look again shortly. The
     // timer keeps its reference.
-    c->idle_timer_.arm(Clock::now() + std::chrono::milliseconds(1), &onIdleTimeout, c);
+    c->idle_timer_.arm(rt::coarse_now() + std::chrono::milliseconds(1), &onIdleTimeout, c);
     return;
   }
   int expected = kIdle;
@@ -1222,7 +1224,7 @@ void ClientConnection::finishClose() { release(); }
 void ClientConnection::armIdleTimer(Ns delay) {
   // acq_rel: orders this arming after a previous firing's last access.
   refs_.fetch_add(1, std::memory_order_acq_rel);
-  idle_timer_.arm(Clock::now() + delay, &onIdleTimeout, this);
+  idle_timer_.arm(rt::coarse_now() + delay, &onIdleTimeout, this);
 }
 
 void ClientConnection::goIdle(Ns idle_timeout) {

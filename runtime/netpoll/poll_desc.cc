@@ -201,7 +201,7 @@ std::error_code pollWait(PollDesc* pd, IoMode mode, int64_t deadline_ns) {
       std::fprintf(stderr, "switchyard runtime: fatal: two tasks wait on fd %d\n", pd->fd);
       std::abort();
     }
-    if (deadline_ns != INT64_MAX && deadline_ns <= nanotime()) {
+    if (deadline_ns != INT64_MAX && deadline_ns <= roundNanotime()) {
       return std::make_error_code(std::errc::timed_out);
     }
     const uint64_t ticket = armWake(t);
