@@ -18,6 +18,9 @@ cat >"$conf" <<TOML
 [runtime]
 workers = 1
 
+[process]
+drain_timeout = "1s"  # the harness stops it with SIGTERM: nothing to drain
+
 [admin]
 address = "127.0.0.1:0"
 

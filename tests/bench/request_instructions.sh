@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # request_instructions.sh — user-space instructions per proxied request, counted by
-# callgrind: a repeatable figure (the same binary and input give the same count to
-# within 0.01%) for changes too small to see through this VM's ±10% CPU-time noise.
+# callgrind: a repeatable figure (the same binary and config give the same count to
+# about 0.1%) for changes too small to see through this VM's ±10% CPU-time noise.
 #
 # Starts an origin nginx (100-byte /small) and switchyard under valgrind's callgrind
 # (one worker, a keep-alive pool), warms up with 2,000 requests, zeroes the counters,
@@ -51,32 +51,18 @@ http {
   }
 }
 CONF
-cat >"$work/switchyard.toml" <<TOML
-[runtime]
-workers = 1
-[process]
-drain_timeout = "1s"
-[admin]
-address = "127.0.0.1:0"
-[log]
-access = "off"
-[[listener]]
-name = "bench"
-address = "127.0.0.1:$proxy_port"
-[[route]]
-path_prefix = "/"
-cluster = "origin"
-[[cluster]]
-name = "origin"
-endpoints = ["127.0.0.1:$origin_port"]
-[cluster.pool]
-max_idle_per_worker = 256
-TOML
+# The proxy runs as the peer benchmark runs it (tests/bench/peers_candidate.sh writes the
+# same config), with valgrind put in front of the binary.
+cat >"$work/switchyard-under-callgrind" <<SH
+#!/bin/sh
+exec valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" "\$@"
+SH
+chmod +x "$work/switchyard-under-callgrind"
 
 nginx -p "$work" -c "$work/origin.conf" &
 pids+=($!)
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" -c "$work/switchyard.toml" \
-  >"$work/switchyard.log" 2>&1 &
+BENCH_DIR="$work" PORT="$proxy_port" UPSTREAM="127.0.0.1:$origin_port" \
+  "$(dirname "$0")/peers_candidate.sh" "$work/switchyard-under-callgrind" >"$work/switchyard.log" 2>&1 &
 vpid=$!
 pids+=("$vpid")
 url="http://127.0.0.1:$proxy_port/small"
