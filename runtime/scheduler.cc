@@ -120,6 +120,15 @@ constexpr int64_t kLatencyBoundsNs[Processor::kLatencyBuckets - 1] = {
     1'000, 5'000, 10'000, 50'000, 100'000, 500'000,
     1'000'000, 5'000'000, 10'000'000, 50'000'000, 100'000'000};
 
+// Reads the clock and keeps it as p's value for the current round
+// (roundNanotime).
+inline int64_t readRoundClock(Processor* p) {
+  const int64_t now = nanotime();
+  p->clock_ns = now;
+  p->clock_round = p->switches.load(std::memory_order_relaxed);
+  return now;
+}
+
 // Called whenever t becomes runnable.
 inline void stampRunnable(Task* t) {
   if (t->track_all || (++t->track_seq & 7) == 0) {
@@ -133,10 +142,7 @@ inline void stampRunnable(Task* t) {
 // is also the round's coarse_now().
 inline void recordRunnableWait(Processor* p, Task* t) {
   if (t->runnable_since_ns == 0) return;
-  const int64_t now = nanotime();
-  p->clock_ns = now;
-  p->clock_round = p->switches.load(std::memory_order_relaxed);
-  const int64_t waited = now - t->runnable_since_ns;
+  const int64_t waited = readRoundClock(p) - t->runnable_since_ns;
   t->runnable_since_ns = 0;
   if (t->track_all) t->sched_delay_ns += waited;
   int b = 0;
@@ -891,12 +897,8 @@ int64_t roundNanotime() {
   // Between Tasks (timer callbacks, the poller) a round's value could be
   // arbitrarily old: read the clock.
   if (p == nullptr || m->curg.load(std::memory_order_relaxed) == nullptr) return nanotime();
-  const uint64_t round = p->switches.load(std::memory_order_relaxed);
-  if (p->clock_round == round) return p->clock_ns;
-  const int64_t now = nanotime();
-  p->clock_ns = now;
-  p->clock_round = round;
-  return now;
+  if (p->clock_round == p->switches.load(std::memory_order_relaxed)) return p->clock_ns;
+  return readRoundClock(p);
 }
 
 void park(bool (*commit)(Task* t, void* arg), void* arg, WaitReason reason) {

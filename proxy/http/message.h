@@ -94,7 +94,6 @@ class FieldSlots {
   FieldSlots() noexcept {}  // leaves the slots uninitialised, on purpose
   HeaderField& operator[](size_t i) { return slots_[i]; }
   const HeaderField& operator[](size_t i) const { return slots_[i]; }
-  HeaderField* data() { return slots_; }
   const HeaderField* data() const { return slots_; }
 
  private:

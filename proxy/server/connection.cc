@@ -1134,8 +1134,9 @@ void ClientConnection::start(Server* server, std::shared_ptr<ListenerHandle> lis
   }
   // Until its first bytes arrive a fresh connection is an idle one: no Task and no
   // buffer, closed silently by the timer after header_read (as a silent connection
-  // always was), and closed at once by a drain instead of holding it for header_read.
-  // Bytes that came with the handshake are already an edge: the hook starts at once.
+  // always was), and closed by a drain after kFreshDrainGrace instead of holding it
+  // for header_read. Bytes that came with the handshake are already an edge: the
+  // hook starts at once.
   c->goIdle(c->first_bytes_timeout_);
 }
 
@@ -1324,7 +1325,8 @@ void ClientConnection::serve() {
       const size_t li = state->listenerSlot(listener_.get());
       const bool stopping =
           server_->draining() || listener_->stopping.load(std::memory_order_acquire);
-      if (li == SIZE_MAX || (stopping && !(first_activation && !continuing))) {
+      const bool first_request = first_activation && !continuing;
+      if (li == SIZE_MAX || (stopping && !first_request)) {
         break;  // the listener went away in a reload, or we drain: close
       }
       const config::ListenerConfig& lc = state->config->listeners[li];

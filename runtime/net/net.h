@@ -102,8 +102,7 @@ class TcpConn {
   // attempt that never parks. tryRead returns the count (> 0) or sets ec:
   // eof, std::errc::resource_unavailable_try_again when the receive queue
   // is empty (known from the last short read without a syscall, as read()
-  // knows it), or
-  // the error. tryWrite returns the count sent (maybe short), or 0 with ec
+  // knows it), or the error. tryWrite returns the count sent (maybe short), or 0 with ec
   // set (resource_unavailable_try_again when the send buffer is full).
   size_t tryRead(void* buf, size_t n, std::error_code& ec);
   size_t tryWrite(const void* buf, size_t n, std::error_code& ec);

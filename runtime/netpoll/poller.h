@@ -45,10 +45,6 @@ class Poller {
   int64_t waiters() const { return waiters_.load(std::memory_order_relaxed); }
   void addWaiters(int64_t d) { waiters_.fetch_add(d, std::memory_order_relaxed); }
 
-  // False once the kernel refused the nanosecond wait (epoll_pwait2) and
-  // timeouts round up to whole milliseconds.
-  static bool nanosecondTimeouts();
-
  private:
   int kernel_fd_ = -1;
   int wake_fd_ = -1;     // eventfd (Linux) / pipe read end (BSD)

@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,7 +55,6 @@ int epollWait(int epfd, epoll_event* events, int batch, int64_t timeout_ns) {
 }
 }  // namespace
 
-bool Poller::nanosecondTimeouts() { return have_epoll_pwait2.load(std::memory_order_relaxed); }
 
 Poller::Poller() {
   kernel_fd_ = epoll_create1(EPOLL_CLOEXEC);

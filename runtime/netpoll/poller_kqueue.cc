@@ -25,8 +25,6 @@ constexpr uintptr_t kWakeIdent = ~uintptr_t{0};
 }
 }  // namespace
 
-bool Poller::nanosecondTimeouts() { return true; }  // kevent takes a timespec
-
 Poller::Poller() {
   kernel_fd_ = kqueue();
   if (kernel_fd_ < 0) die("kqueue");
